@@ -1,0 +1,130 @@
+"""When in the week a user is usually active: their own rhythm, not a global 9-to-5."""
+
+from __future__ import annotations
+
+from models.event import AccessEvent
+from models.signal import Signal
+
+_WEEK = 168
+_DAY = 24
+# 1970-01-01 was a Thursday; shift so that hour-of-week 0 is Monday 00:00 UTC.
+_EPOCH_WEEKDAY_OFFSET = 3 * 24
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class WeeklyRhythm:
+    """Share of a user's active hours that fall at this hour of the day and of the week.
+
+    Each active hour (an event-time hour with at least one event) counts once
+    in a 24-bin hour-of-day and a 168-bin hour-of-week histogram. An hour is
+    rare when both shares, smoothed over the neighbouring hours, are below
+    their floors: a user who works weekdays 9–17 is not flagged for a Saturday
+    afternoon, but is for 03:00 on any day. Rare hours are learned at a
+    quarter weight, so a real shift change becomes normal over a few weeks
+    while a burst of night sessions keeps standing out.
+
+    Parameters
+    ----------
+    day_floor
+        Hour-of-day share under which an hour is rare.
+    week_floor
+        Hour-of-week share under which an hour is rare.
+    warmup
+        Active hours of history needed before the user is judged.
+    memory
+        When the histograms weigh more than this many hours, both are halved.
+    points
+        Risk points for a rare hour with no history at all; fewer as it gets less rare.
+
+    Examples
+    --------
+    >>> from models.event import AccessEvent
+    >>> rhythm = WeeklyRhythm(warmup=10)
+    >>> monday = 4 * 24  # hours since the epoch of Monday 1970-01-05 00:00 UTC
+    >>> for day in range(5):
+    ...     for h in range(9, 17):
+    ...         _ = rhythm.observe(AccessEvent("e", (monday + 24 * day + h) * 3600, "ann", "login"))
+    >>> rhythm.observe(AccessEvent("e", (monday + 7 * 24 + 10) * 3600, "ann", "login")) is None
+    True
+    >>> night = rhythm.observe(AccessEvent("e", (monday + 8 * 24 + 3) * 3600, "ann", "login"))
+    >>> night.reason
+    'active on Tue at 03:00 UTC, an hour that holds 0.0% of this user’s active hours'
+
+    """
+
+    def __init__(
+        self,
+        day_floor: float = 0.02,
+        week_floor: float = 0.01,
+        warmup: int = 16,
+        memory: int = 400,
+        points: float = 20.0,
+    ) -> None:
+        if not 0 < day_floor < 1 or not 0 < week_floor < 1:
+            raise ValueError("day_floor and week_floor are shares between 0 and 1")
+        self.day_floor = day_floor
+        self.week_floor = week_floor
+        self.warmup = warmup
+        self.memory = memory
+        self.points = points
+        self.by_day_hour: dict[int, float] = {}
+        self.by_week_hour: dict[int, float] = {}
+        self.total = 0.0
+        self.hour = -1
+
+    def observe(self, event: AccessEvent) -> Signal | None:
+        """Judge the first event of each new active hour, then learn that hour."""
+        if event.hour <= self.hour:
+            return None
+        self.hour = event.hour
+        how = (event.hour + _EPOCH_WEEKDAY_OFFSET) % _WEEK
+        hod = how % _DAY
+        signal = None
+        if self.total >= self.warmup:
+            day_share = self._share(self.by_day_hour, hod, _DAY)
+            week_share = self._share(self.by_week_hour, how, _WEEK)
+            if day_share < self.day_floor and week_share < self.week_floor:
+                signal = Signal(
+                    name="rare_hour",
+                    points=round(self.points * (1 - 0.5 * day_share / self.day_floor), 2),
+                    reason=(
+                        f"active on {_DAYS[how // 24]} at {hod:02d}:00 UTC, an hour that holds "
+                        f"{day_share:.1%} of this user’s active hours"
+                    ),
+                    observed=f"{_DAYS[how // 24]} {hod:02d}:00",
+                    expected=round(day_share, 4),
+                )
+        self._learn(hod, how, weight=0.25 if signal else 1.0)
+        return signal
+
+    def _share(self, bins: dict[int, float], at: int, size: int) -> float:
+        # Half weight to the neighbouring hours: shifts drift by an hour.
+        near = bins.get(at, 0.0) + 0.5 * (bins.get((at - 1) % size, 0.0) + bins.get((at + 1) % size, 0.0))
+        return near / (2 * self.total)
+
+    def _learn(self, hod: int, how: int, weight: float) -> None:
+        self.by_day_hour[hod] = self.by_day_hour.get(hod, 0.0) + weight
+        self.by_week_hour[how] = self.by_week_hour.get(how, 0.0) + weight
+        self.total += weight
+        if self.total > self.memory:
+            for bins in (self.by_day_hour, self.by_week_hour):
+                for k in list(bins):
+                    bins[k] = round(bins[k] / 2, 3)
+            self.total /= 2
+
+    # -- state as plain data -----------------------------------------------------
+    def state(self) -> list:
+        return [self.hour, round(self.total, 3), _pack(self.by_day_hour), _pack(self.by_week_hour)]
+
+    @classmethod
+    def from_state(cls, state: list | None, **params) -> WeeklyRhythm:
+        rhythm = cls(**params)
+        if state:
+            rhythm.hour, rhythm.total, day, week = state
+            rhythm.by_day_hour = {int(k): v for k, v in day.items()}
+            rhythm.by_week_hour = {int(k): v for k, v in week.items()}
+        return rhythm
+
+
+def _pack(bins: dict[int, float]) -> dict[str, float]:
+    return {str(k): v for k, v in bins.items() if v >= 0.01}

@@ -1,0 +1,62 @@
+"""The Faust app: topics, the scoring agent and its table, the ClickHouse sink, the web API."""
+
+from __future__ import annotations
+
+import secrets
+
+import faust
+
+from streams import scoring, sink, web
+from streams.clickhouse import ClickHouseStore
+from streams.settings import Settings
+from streams.topics import TOPICS
+
+
+def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
+    """Build the worker's app from `settings`. Data flows events → score → scored/alerts → sink."""
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=settings.store,
+        datadir=str(settings.data_dir / "faust"),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        topic_allow_declare=True,
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        # Commit often: a restart then replays (and the sink deduplicates) little.
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+    )
+    topics = {
+        t.name: app.topic(
+            settings.topic(t.name),
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+        )
+        for t in TOPICS
+    }
+    scoring.register(app, settings, topics)
+    clickhouse = sink.ClickHouseSink(store)
+    sink.register(app, settings, topics, clickhouse)
+    web.register(app, clickhouse, api_token(settings))
+    return app
+
+
+def api_token(settings: Settings) -> str:
+    """The web API's bearer token: from settings, or generated once into data_dir (mode 0600)."""
+    if settings.api_token is not None:
+        return settings.api_token.get_secret_value()
+    path = settings.token_file
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token

@@ -1,0 +1,137 @@
+"""ClickHouse through clickhouse-connect: the embedded engine (chdb://PATH) or a server (http(s)://)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import clickhouse_connect
+import sqlparse
+
+from streams.settings import INFRA_DIR
+
+DDL_DIR = INFRA_DIR / "clickhouse"
+
+SCORED_COLUMNS = (
+    "event_id", "ts", "user", "action", "outcome", "resource", "record_id", "records", "bytes", "ticket_id",
+    "src_ip", "device", "app", "geo", "attrs", "score", "risk", "band", "signals", "reasons", "user_events",
+    "src_partition", "src_offset",
+)
+ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "event_id")
+
+
+class QueryRejected(ValueError):
+    """A query the read-only path refuses; the message says why."""
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+class ClickHouseStore:
+    """Vigil's tables in ClickHouse: schema, idempotent inserts, read-only queries.
+
+    One client, used by one thread at a time: chdb's engine is not to be
+    entered concurrently, and an HTTP client is cheap to serialise.
+    """
+
+    def __init__(self, dsn: str, database: str = "vigil") -> None:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database):
+            raise ValueError(f"database name must be an identifier, got {database!r}")
+        self.dsn = dsn
+        self.database = database
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = clickhouse_connect.get_client(dsn=self.dsn)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- schema ------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        """Apply infra/clickhouse/*.sql in order. Every statement is IF NOT EXISTS: safe to repeat."""
+        applied = []
+        with self._lock:
+            self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+            for path in sorted(DDL_DIR.glob("*.sql")):
+                for statement in sqlparse.split(path.read_text().replace("{db}", self.database)):
+                    if statement.strip().rstrip(";"):
+                        self.client.command(statement.rstrip(";"))
+                applied.append(path.name)
+        return applied
+
+    # -- writes ------------------------------------------------------------------
+    def insert_scored(self, records: list[dict]) -> int:
+        """Insert scored events not already stored; return how many were new."""
+        return self._insert_new("scored_events", SCORED_COLUMNS, "event_id", records, _scored_row)
+
+    def insert_alerts(self, records: list[dict]) -> int:
+        return self._insert_new("alerts", ALERT_COLUMNS, "alert_id", records, _alert_row)
+
+    def _insert_new(self, table: str, columns: tuple[str, ...], key: str, records: list[dict], to_row) -> int:
+        # At-least-once delivery hands us some records twice: drop those within
+        # the batch, then those a previous (possibly half-acknowledged) batch stored.
+        unique = {r[key]: r for r in records}
+        if not unique:
+            return 0
+        users = sorted({r["user"] for r in unique.values()})
+        since = min(r["ts"] for r in unique.values())
+        with self._lock:
+            stored = self.client.query(
+                f"SELECT {key} FROM {self.database}.{table} "
+                "WHERE user IN {users:Array(String)} AND ts >= {since:DateTime64(3)} AND "
+                f"{key} IN {{keys:Array(String)}}",
+                parameters={"users": users, "since": _utc(since), "keys": list(unique)},
+            ).result_rows
+            for (k,) in stored:
+                unique.pop(k, None)
+            if unique:
+                self.client.insert(f"{self.database}.{table}", [to_row(r) for r in unique.values()], column_names=columns)
+        return len(unique)
+
+    # -- reads -------------------------------------------------------------------
+    def query_readonly(self, sql: str, parameters: dict | None = None) -> QueryResult:
+        """Run one read-only statement. DDL, DML, table functions and setting changes are refused."""
+        statements = [s for s in sqlparse.split(sql) if s.strip().rstrip(";").strip()]
+        if len(statements) != 1:
+            raise QueryRejected(f"expected exactly one SQL statement, got {len(statements)}")
+        with self._lock:
+            try:
+                result = self.client.query(statements[0].rstrip().rstrip(";"), parameters=parameters,
+                                           settings={"readonly": 1})
+            except Exception as e:  # the engine's own words are the best explanation
+                message = str(e)
+                if "READONLY" in message:
+                    raise QueryRejected("the query path is read-only: only SELECT-style statements run here") from None
+                raise QueryRejected(message.splitlines()[0][:500]) from None
+        return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _scored_row(r: dict) -> list:
+    return [
+        r["event_id"], _utc(r["ts"]), r["user"], r["action"], r["outcome"], r.get("resource") or "",
+        r.get("record_id") or "", r["records"], r.get("bytes"), r.get("ticket_id") or "", r.get("src_ip") or "",
+        r.get("device") or "", r.get("app") or "", r.get("geo") or "", r.get("attrs_json", "{}"), r["score"],
+        r["risk"], r["band"], [s["name"] for s in r["signals"]], [s["reason"] for s in r["signals"]],
+        r["user_events"], r["src_partition"], r["src_offset"],
+    ]
+
+
+def _alert_row(r: dict) -> list:
+    return [r["alert_id"], _utc(r["ts"]), r["user"], r["band"], r["previous"], r["risk"], r["reasons"], r["event_id"]]

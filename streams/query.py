@@ -1,0 +1,57 @@
+"""Read-only SQL for people: through the worker that owns the embedded store, or straight to ClickHouse."""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+
+import orjson
+
+from streams.clickhouse import ClickHouseStore, QueryRejected, QueryResult
+from streams.settings import Settings
+
+
+class WorkerUnreachable(RuntimeError):
+    pass
+
+
+def worker_pid(settings: Settings) -> int | None:
+    """Pid of a live worker that owns this data dir, if any."""
+    try:
+        pid = int((settings.data_dir / "worker.pid").read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+
+
+def run_query(settings: Settings, sql: str, parameters: dict | None = None) -> QueryResult:
+    """Run read-only SQL. While a worker owns the embedded store, ask it; otherwise open the store."""
+    if settings.embedded_clickhouse and worker_pid(settings):
+        return query_worker(settings, sql, parameters)
+    store = ClickHouseStore(settings.dsn)
+    try:
+        return store.query_readonly(sql, parameters)
+    finally:
+        store.close()
+
+
+def query_worker(settings: Settings, sql: str, parameters: dict | None = None, timeout: float = 60) -> QueryResult:
+    from streams.app import api_token
+
+    request = urllib.request.Request(
+        f"{settings.web_url}/query",
+        data=orjson.dumps({"sql": sql, "parameters": parameters}),
+        headers={"Authorization": f"Bearer {api_token(settings)}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = orjson.loads(response.read())
+    except urllib.error.HTTPError as e:
+        detail = orjson.loads(e.read() or b"{}").get("error", e.reason)
+        raise QueryRejected(detail) from None
+    except (urllib.error.URLError, OSError) as e:
+        raise WorkerUnreachable(f"the worker at {settings.web_url} did not answer ({e})") from None
+    return QueryResult(body["columns"], body["rows"])

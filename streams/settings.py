@@ -1,0 +1,107 @@
+"""All of Vigil's configuration in one object: environment (``VIGIL_…``) over an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from models import DetectorConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INFRA_DIR = REPO_ROOT / "infra"
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("VIGIL_CONFIG", "vigil.toml"))
+
+
+class Settings(BaseSettings):
+    """Vigil's settings. Every field can be set as ``VIGIL_<NAME>`` or in ``vigil.toml``."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(Path(".vigil"), description="Worker state, the embedded ClickHouse and the local broker's logs.")
+    # Kafka
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, host:port[,host:port].")
+    kafka_controller_port: int = Field(9093, description="KRaft controller port of the local broker.")
+    kafka_cache: Path = Field(Path.home() / ".cache" / "vigil" / "kafka", description="Where the broker's jars are fetched to.")
+    kafka_heap: str = Field("512m", description="Java heap of the local broker.")
+    topic_prefix: str = Field("vigil", pattern=r"^[A-Za-z0-9._-]+$", description="Topics are <prefix>.events, <prefix>.scored, …")
+    partitions: int = Field(4, ge=1, le=1024, description="Partitions of the event topics; the unit of scale-out.")
+    # Worker
+    app_id: str = Field("vigil", description="Faust app id: the consumer group and the prefix of its changelogs.")
+    web_host: str = Field("127.0.0.1", description="Worker web API bind address.")
+    web_port: int = Field(6066, ge=1, le=65535, description="Worker web API port.")
+    api_token: SecretStr | None = Field(None, description="Bearer token of the web API; generated into data_dir when unset.")
+    store: str = Field("rocksdb://", description="Faust table store: rocksdb:// (rocksdict) or memory://.")
+    # ClickHouse
+    clickhouse_dsn: SecretStr | None = Field(None, description="chdb://PATH or http(s)://user:pass@host:8123; default chdb://<data_dir>/clickhouse.")
+    sink_batch_size: int = Field(5000, ge=1, description="Scored events per ClickHouse insert at most.")
+    sink_flush_seconds: float = Field(1.0, gt=0, description="Longest wait before a partial batch is written.")
+    # Detection
+    half_life_hours: float = Field(24.0, gt=0, description="Risk points halve after this much event time.")
+    band_thresholds: tuple[float, float, float] = Field((25.0, 50.0, 80.0), description="Risk at which medium, high and critical begin.")
+    hysteresis: float = Field(0.8, gt=0, le=1, description="A band is left when risk falls below threshold × hysteresis.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, env_settings: PydanticBaseSettingsSource, **_
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+
+    @field_validator("data_dir", "kafka_cache")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.expanduser().resolve()
+
+    # -- derived ---------------------------------------------------------------
+    def topic(self, name: str) -> str:
+        """Full name of one of Vigil's topics: ``events`` → ``vigil.events``."""
+        return f"{self.topic_prefix}.{name}"
+
+    @property
+    def dsn(self) -> str:
+        if self.clickhouse_dsn is not None:
+            return self.clickhouse_dsn.get_secret_value()
+        return f"chdb://{self.data_dir / 'clickhouse'}"
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.dsn.startswith("chdb:")
+
+    @cached_property
+    def detector(self) -> DetectorConfig:
+        return DetectorConfig(self.half_life_hours, self.band_thresholds, self.hysteresis)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def token_file(self) -> Path:
+        return self.data_dir / "api-token"
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as text, secrets masked: safe to print and to log."""
+        shown = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "clickhouse_dsn":
+                value = _mask_url(self.dsn)
+            elif isinstance(value, SecretStr):
+                value = "********"
+            shown[name] = "" if value is None else str(value)
+        return shown
+
+
+def _mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:********@{host}"))

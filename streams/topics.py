@@ -1,0 +1,49 @@
+"""Vigil's topics, created explicitly with the partition count from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str  # short name; the full name is <prefix>.<name>
+    what: str
+    compacted: bool = False
+
+
+TOPICS = (
+    TopicSpec("events", "access events in, key = user"),
+    TopicSpec("scored", "each event with its score, risk and reasons"),
+    TopicSpec("alerts", "risk-band crossings"),
+    TopicSpec("deadletter", "messages that broke the contract, with the reason and raw bytes"),
+    TopicSpec("directory", "who each user is (role, team, …), key = user", compacted=True),
+    TopicSpec("tickets", "ticket assignments, key = ticket_id", compacted=True),
+)
+
+
+def create_topics(settings: Settings) -> list[str]:
+    """Create any of Vigil's topics that are missing; return the names created."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id="vigil-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [
+            NewTopic(
+                settings.topic(t.name),
+                num_partitions=settings.partitions,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
+            )
+            for t in TOPICS
+            if settings.topic(t.name) not in existing
+        ]
+        if wanted:
+            admin.create_topics(wanted)
+        return [t.name for t in wanted]
+    finally:
+        admin.close()

@@ -1,0 +1,48 @@
+"""The worker's web API: health, and read-only SQL over the store the worker owns."""
+
+from __future__ import annotations
+
+import hmac
+
+import faust
+import orjson
+from faust.web import Request, Response, View
+
+from streams.clickhouse import QueryRejected
+from streams.sink import ClickHouseSink
+
+
+def register(app: faust.App, sink: ClickHouseSink, token: str) -> None:
+    expected = f"Bearer {token}".encode()
+
+    def authorized(request: Request) -> bool:
+        given = request.headers.get("Authorization", "").encode()
+        return hmac.compare_digest(given, expected)
+
+    def json(view: View, body: object, status: int = 200) -> Response:
+        return view.bytes(orjson.dumps(body, default=str), content_type="application/json", status=status)
+
+    @app.page("/health")
+    class Health(View):
+        """Unauthenticated liveness probe."""
+
+        async def get(self, request: Request) -> Response:
+            return json(self, {"status": "ok", "stored": sink.stored})
+
+    @app.page("/query")
+    class Query(View):
+        """POST {"sql": "...", "parameters": {...}} → {"columns": [...], "rows": [[...]]}, read-only."""
+
+        async def post(self, request: Request) -> Response:
+            if not authorized(request):
+                return json(self, {"error": "missing or wrong bearer token"}, status=401)
+            try:
+                body = orjson.loads(await request.read())
+                sql, parameters = body["sql"], body.get("parameters")
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                return json(self, {"error": 'expected a JSON body {"sql": "...", "parameters": {...}}'}, status=400)
+            try:
+                result = await sink.run(sink.store.query_readonly, sql, parameters)
+            except QueryRejected as e:
+                return json(self, {"error": str(e)}, status=400)
+            return json(self, {"columns": result.columns, "rows": result.rows})

@@ -40,6 +40,7 @@ def friendly(fn):
         from kafka.errors import KafkaTimeoutError
 
         from streams.clickhouse import QueryRejected
+        from streams.demo import DemoError
         from streams.local_kafka import KafkaSetupError
         from streams.query import WorkerUnreachable
 
@@ -51,7 +52,7 @@ def friendly(fn):
         except KafkaTimeoutError:
             fail("no Kafka broker answers at the bootstrap address; start one with `vigil kafka start` "
                  "or set VIGIL_KAFKA_BOOTSTRAP")
-        except (KafkaSetupError, QueryRejected, WorkerUnreachable, FileNotFoundError) as e:
+        except (KafkaSetupError, QueryRejected, WorkerUnreachable, DemoError, FileNotFoundError) as e:
             fail(str(e))
 
     return wrapper

@@ -21,7 +21,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     user_state = app.Table(
         "user-state",
         partitions=settings.partitions,
-        schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+        key_type=bytes,  # Faust derives the codecs from the types: raw keys, JSON values
         help="Each user's detector state and the last source offset it has counted.",
     )
     detector_config = settings.detector

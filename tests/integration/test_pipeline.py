@@ -1,0 +1,135 @@
+"""The vertical slice on real parts: Kafka 4 broker → `vigil worker` (Faust) → embedded ClickHouse."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import orjson
+import pytest
+
+from streams.clickhouse import QueryRejected
+from tests.integration.conftest import event, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def stored(worker) -> int:
+    return worker.scalar("SELECT count() FROM vigil.scored_events")
+
+
+def test_events_in_scored_rows_out(make_worker):
+    worker = make_worker(partitions=3).start()
+    users = ("ann", "bob", "cy")
+    for n in range(100):
+        for user in users:
+            worker.send("events", event(n, user), key=user)
+    worker.send("events", event(500, "dee"), key=None)  # unkeyed: re-routed to dee's partition, still scored
+    worker.flush()
+
+    wait_for(lambda: stored(worker) == 301, what="301 scored rows")
+    rows = worker.query("SELECT user, count(), uniqExact(event_id), max(user_events) FROM vigil.scored_events "
+                        "GROUP BY user ORDER BY user")
+    assert rows == [["ann", 100, 100, 100], ["bob", 100, 100, 100], ["cy", 100, 100, 100], ["dee", 1, 1, 1]]
+    # Every user's events came from one partition: the state and its changelog follow the key.
+    assert worker.scalar("SELECT max(p) FROM (SELECT uniqExact(src_partition) AS p FROM vigil.scored_events GROUP BY user)") == 1
+
+
+def test_query_path_is_authenticated_and_read_only(make_worker):
+    worker = make_worker().start()
+    with pytest.raises(QueryRejected, match="read-only"):
+        worker.query("DROP TABLE vigil.scored_events")
+    with pytest.raises(QueryRejected, match="exactly one"):
+        worker.query("SELECT 1; SELECT 2")
+    request = urllib.request.Request(f"{worker.settings.web_url}/query", data=b'{"sql": "SELECT 1"}', method="POST",
+                                     headers={"Authorization": "Bearer wrong"})
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(request, timeout=10)
+    assert denied.value.code == 401
+    assert worker.scalar("SELECT count() FROM vigil.scored_events") == 0  # the table is still there
+
+
+def test_malformed_messages_go_to_deadletter_and_neighbours_are_scored(make_worker):
+    worker = make_worker().start()
+    bad = {
+        b"{not json": "not valid JSON",
+        b'{"event_id": "x1", "ts": 1793577600000, "user": "ann"}': "missing required field 'action'",
+        b'{"event_id": "x2", "ts": "yesterday", "user": "ann", "action": "login"}': "'ts' is not ISO-8601",
+        b'{"event_id": "x3", "ts": 1793577600000, "user": 7, "action": "login"}': "'user' must be a non-empty string",
+        b"\xff\xfe\x00garbage": "not valid JSON",
+        b'[1, 2, 3]': "expected a JSON object",
+    }
+    worker.send("events", event(1), key="ann")
+    for raw in bad:
+        worker.send("events", raw, key="ann")
+    worker.send("events", event(2), key="ann")
+    worker.flush()
+
+    wait_for(lambda: stored(worker) == 2, what="the two valid events")
+    letters = worker.consume("deadletter", len(bad))
+    assert len(letters) == len(bad)
+    for letter in letters:
+        headers = dict(letter.headers)
+        assert bad[letter.value] in headers["vigil.reason"].decode()  # raw bytes kept exactly, with the reason
+        assert headers["vigil.source"].decode().startswith(f"{worker.settings.topic('events')}/")
+    assert worker.process.poll() is None  # still running
+
+
+def test_redelivered_batch_creates_no_duplicate_rows(make_worker):
+    worker = make_worker().start()
+    for n in range(50):
+        worker.send("events", event(n), key="ann")
+    worker.flush()
+    wait_for(lambda: stored(worker) == 50, what="50 scored rows")
+
+    # Redeliver everything the scoring agent produced, as after a crash before the commit.
+    scored = worker.consume("scored", 50)
+    for message in scored:
+        worker.send("scored", message.value, key=message.key)
+    sentinel = orjson.loads(scored[0].value) | {"event_id": "sentinel"}
+    worker.send("scored", sentinel, key="ann")
+    worker.flush()
+
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events WHERE event_id = 'sentinel'"),
+             what="the sentinel after the redelivered batch")
+    assert worker.query("SELECT count(), uniqExact(event_id) FROM vigil.scored_events") == [[51, 51]]
+
+
+def test_user_state_survives_restart_from_the_changelog(make_worker):
+    worker = make_worker().start()
+    for n in range(40):
+        worker.send("events", event(n), key="ann")
+    worker.flush()
+    wait_for(lambda: stored(worker) == 40, what="40 scored rows")
+    worker.stop()
+
+    # Lose the local table store: the state must come back from the Kafka changelog.
+    shutil.rmtree(worker.settings.data_dir / "faust")
+    worker.start()
+    worker.send("events", event(40), key="ann")
+    worker.flush()
+    wait_for(lambda: stored(worker) == 41, what="the event after the restart")
+    assert worker.scalar("SELECT user_events FROM vigil.scored_events WHERE event_id = 'ann-40'") == 41
+
+
+def test_ingest_cli_sends_valid_rows_and_dead_letters_the_rest(make_worker, tmp_path):
+    worker = make_worker().start()
+    csv_file = tmp_path / "events.csv"
+    csv_file.write_text(
+        "event_id,ts,user,action,records,resource\n"
+        "c1,2026-11-02T10:00:00Z,ann,record.view,1,crm.customers\n"
+        "c2,2026-11-02T10:01:00Z,ann,record.export,-5,crm.customers\n"
+        "c3,2026-11-02T10:02:00,ann,record.view,1,crm.customers\n"
+        "c4,1793578000000,bob,record.search,12,crm.customers\n"
+    )
+    done = subprocess.run([sys.executable, "-m", "streams.cli", "ingest", str(csv_file)], env=worker.env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "rejected (to dead-letter)" in done.stdout
+    wait_for(lambda: stored(worker) == 2, what="the two valid CSV rows")
+    assert sorted(r[0] for r in worker.query("SELECT event_id FROM vigil.scored_events")) == ["c1", "c4"]
+    reasons = sorted(dict(m.headers)["vigil.reason"].decode() for m in worker.consume("deadletter", 2))
+    assert reasons[0].startswith("'records' must be a whole number") and "no time zone" in reasons[1]

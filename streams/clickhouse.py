@@ -36,8 +36,10 @@ class QueryResult:
 class ClickHouseStore:
     """Vigil's tables in ClickHouse: schema, idempotent inserts, read-only queries.
 
-    One client, used by one thread at a time: chdb's engine is not to be
-    entered concurrently, and an HTTP client is cheap to serialise.
+    Two clients, each used by one thread at a time: a writer, and a reader
+    whose session is read-only for good. (Per-query ``readonly`` is not
+    enough: after a refused query the chdb backend cannot set it back, and
+    the writer's session would stay read-only.)
     """
 
     def __init__(self, dsn: str, database: str = "vigil") -> None:
@@ -46,6 +48,7 @@ class ClickHouseStore:
         self.dsn = dsn
         self.database = database
         self._client = None
+        self._reader = None
         self._lock = threading.Lock()
 
     @property
@@ -54,10 +57,17 @@ class ClickHouseStore:
             self._client = clickhouse_connect.get_client(dsn=self.dsn)
         return self._client
 
+    @property
+    def reader(self):
+        if self._reader is None:
+            self._reader = clickhouse_connect.get_client(dsn=self.dsn, settings={"readonly": 1})
+        return self._reader
+
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for client in (self._client, self._reader):
+            if client is not None:
+                client.close()
+        self._client = self._reader = None
 
     # -- schema ------------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -109,8 +119,7 @@ class ClickHouseStore:
             raise QueryRejected(f"expected exactly one SQL statement, got {len(statements)}")
         with self._lock:
             try:
-                result = self.client.query(statements[0].rstrip().rstrip(";"), parameters=parameters,
-                                           settings={"readonly": 1})
+                result = self.reader.query(statements[0].rstrip().rstrip(";"), parameters=parameters)
             except Exception as e:  # the engine's own words are the best explanation
                 message = str(e)
                 if "READONLY" in message:

@@ -1,0 +1,30 @@
+# Two commands do all set-up: `make demo` and `make test`. Both are safe to run twice.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-unit kafka-jars clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+kafka-jars: $(STAMP)
+	$(BIN)/vigil kafka fetch
+
+## The main job: Kafka 4 + a worker + a simulated organisation, then the riskiest users.
+demo: kafka-jars
+	$(BIN)/vigil demo
+
+## Every test, the integration tests on a real broker included (started and stopped by the tests).
+test: kafka-jars
+	$(BIN)/pytest
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -m "not integration"
+
+clean:
+	rm -rf $(VENV) .vigil

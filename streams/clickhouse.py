@@ -124,6 +124,9 @@ class ClickHouseStore:
                 message = str(e)
                 if "READONLY" in message:
                     raise QueryRejected("the query path is read-only: only SELECT-style statements run here") from None
+                if "UNKNOWN_DATABASE" in message:
+                    raise QueryRejected(f"this store has no Vigil tables yet ({self.dsn.split('?')[0].split('@')[-1]}); "
+                                        "run `vigil worker` or `vigil demo` first, or check VIGIL_DATA_DIR") from None
                 raise QueryRejected(message.splitlines()[0][:500]) from None
         return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
 

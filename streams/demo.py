@@ -22,7 +22,7 @@ from streams.topics import create_topics
 
 MARKER = "DEMO"
 RISKIEST = """
-SELECT user, round(toFloat64(max(risk)), 1) AS peak_risk, argMax(band, risk) AS band,
+SELECT user, round(max(risk), 1) AS peak_risk, argMax(band, risk) AS band,
        countIf(score > 0) AS flagged_events, count() AS events
 FROM vigil.scored_events GROUP BY user ORDER BY peak_risk DESC LIMIT {n:UInt32}
 """

@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS {db}.alerts
     user      LowCardinality(String),
     band      LowCardinality(String),
     previous  LowCardinality(String),
-    risk      Float32,
+    risk      Float64,
     reasons   Array(String),
     event_id  String
 )

@@ -4,8 +4,13 @@ Nothing here knows about Kafka, Faust or ClickHouse; the worker and offline
 evaluation call the same classes.
 """
 
-from models.detector import Assessment, DetectorConfig, UserDetector
+from models.context import Context, Profile, TicketBook
+from models.detector import Alert, Assessment, DetectorConfig, UserDetector
 from models.event import AccessEvent
+from models.population import Population
 from models.signal import Signal
 
-__all__ = ["AccessEvent", "Assessment", "DetectorConfig", "Signal", "UserDetector"]
+__all__ = [
+    "AccessEvent", "Alert", "Assessment", "Context", "DetectorConfig", "Population", "Profile", "Signal",
+    "TicketBook", "UserDetector",
+]

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.event import AccessEvent
+from models.breadth import CustomerBreadth
+from models.context import DAY, Context, Profile
+from models.event import EXFIL_ACTIONS, AccessEvent
+from models.exfil import Exfiltration
+from models.multivariate import FEATURES
 from models.novelty import FirstSeen
+from models.peers import PeerDeviation
+from models.population import Population
+from models.privilege import PrivilegeChange
 from models.rhythm import WeeklyRhythm
-from models.risk import BANDS, DecayingRisk, RiskBands
-from models.signal import Signal
-from models.volume import HourlyVolume
+from models.risk import BANDS, RiskBands, RiskLedger
+from models.signal import T1213, Signal
+from models.unjustified import UnjustifiedAccess
+from models.volume import TOUCH_ACTIONS, RecordVolume
 
 
 @dataclass(frozen=True)
@@ -19,11 +27,15 @@ class DetectorConfig:
     half_life_hours: float = 24.0
     band_thresholds: tuple[float, float, float] = (25.0, 50.0, 80.0)
     hysteresis: float = 0.8
-    reasons_kept: int = 5
+    family_cap: float = 30.0
+    leaving_window_days: float = 30.0
+    modifiers: tuple[tuple[str, float], ...] = (("privileged", 1.25), ("leaving", 1.5), ("watchlist", 1.5))
 
     def __post_init__(self) -> None:
         if self.half_life_hours <= 0:
             raise ValueError(f"half_life_hours must be positive, got {self.half_life_hours}")
+        if self.family_cap <= 0:
+            raise ValueError(f"family_cap must be positive, got {self.family_cap}")
         RiskBands(self.band_thresholds, self.hysteresis)  # validates both
 
 
@@ -35,6 +47,7 @@ class Alert:
     previous: str
     risk: float
     reasons: list[str]
+    techniques: list[str]
 
 
 @dataclass(frozen=True)
@@ -49,17 +62,37 @@ class Assessment:
     events_seen: int = 0
 
 
-class UserDetector:
-    """Scores a user's events against their own history, one event at a time.
+class HourProfile:
+    """The current user-hour, summarised for the multivariate model."""
 
-    `observe` judges an event, then learns from it. State is plain data
-    (`state` / `from_state`), small enough to live in a changelog.
+    def __init__(self) -> None:
+        self.hour = -1
+        self.values = dict.fromkeys(FEATURES, 0.0)
+        self.records = 0.0
+
+    def state(self) -> list:
+        return [self.hour, self.records, [self.values[f] for f in FEATURES]]
+
+    def restore(self, state: list | None) -> HourProfile:
+        if state:
+            self.hour, self.records, values = state
+            self.values = dict(zip(FEATURES, values))
+        return self
+
+
+class UserDetector:
+    """Scores a user's events against their own history, their peers and the organisation.
+
+    `observe` judges an event, then learns from it. The per-user state is
+    plain data (`state`, and the `state` argument), a few hundred bytes.
 
     Examples
     --------
+    >>> from models.context import Context
+    >>> from models.population import Population
     >>> from models.event import AccessEvent
-    >>> detector = UserDetector(DetectorConfig(half_life_hours=24))
-    >>> a = detector.observe(AccessEvent("e1", 0, "ann", "login", device="laptop-1"))
+    >>> detector = UserDetector(DetectorConfig())
+    >>> a = detector.observe(AccessEvent("e1", 0, "ann", "login", device="laptop-1"), Context(Population()))
     >>> (a.score, a.risk, a.band, a.events_seen)
     (0.0, 0.0, 'low', 1)
 
@@ -68,46 +101,105 @@ class UserDetector:
     def __init__(self, config: DetectorConfig, state: dict | None = None) -> None:
         state = state or {}
         self.config = config
-        self.volume = HourlyVolume.from_state(state.get("volume"))
-        self.rhythm = WeeklyRhythm.from_state(state.get("rhythm"))
-        self.first_seen = FirstSeen.from_state(state.get("first_seen"))
-        self.risk = DecayingRisk(config.half_life_hours * 3600)
-        self.risk.value, self.risk.ts = state.get("risk", (0.0, 0.0))
+        self.signals = {
+            "volume": RecordVolume(),
+            "breadth": CustomerBreadth(),
+            "rhythm": WeeklyRhythm(),
+            "first_seen": FirstSeen(),
+            "unjustified": UnjustifiedAccess(),
+            "exfil": Exfiltration(),
+            "peers": PeerDeviation(),
+            "privilege": PrivilegeChange(),
+        }
+        for name, signal in self.signals.items():
+            signal.restore(state.get(name))
+        self.ledger = RiskLedger(config.half_life_hours * 3600, config.family_cap).restore(state.get("ledger"))
         self.bands = RiskBands(config.band_thresholds, config.hysteresis)
         self.bands.level = state.get("band", 0)
         self.events = state.get("events", 0)
-        # Recent reasons with their points and time, to explain an alert.
-        self.recent: list[list] = state.get("recent", [])
+        self.hour = HourProfile().restore(state.get("hour"))
 
-    def observe(self, event: AccessEvent) -> Assessment:
-        signals = [s for s in (self.volume.observe(event), self.rhythm.observe(event)) if s]
-        signals += self.first_seen.observe(event)
+    def observe(self, event: AccessEvent, ctx: Context) -> Assessment:
+        if self.events == 0:
+            ctx.population.welcome()
+        signals = self._hour_anomaly(event, ctx)
+        for signal in self.signals.values():
+            signals += signal.observe(event, ctx)
+        self._profile(event, signals)
         self.events += 1
-        score = float(sum(s.points for s in signals))
-        risk = self.risk.update(score, event.ts)
+
+        modifier, why = self._modifier(ctx.profile, event.ts) if signals else (1.0, "")
         for s in signals:
-            self.recent.append([s.points, event.ts, s.reason])
-        del self.recent[: -self.config.reasons_kept]
+            self.ledger.add(s.family, s.points * modifier, event.ts, s.reason + why, s.technique)
+        risk = self.ledger.get(event.ts)
+        score = round(sum(s.points for s in signals) * modifier, 2)
         previous = self.bands.level
         band = self.bands.update(risk)
         alert = None
         if self.bands.level > previous:
-            alert = Alert(band=band, previous=BANDS[previous], risk=round(risk, 2), reasons=self.top_reasons(event.ts))
-        return Assessment(round(score, 2), round(risk, 2), band, signals, alert, self.events)
+            top = self.ledger.top(event.ts)
+            alert = Alert(band=band, previous=BANDS[previous], risk=round(risk, 2),
+                          reasons=[r for _, _, r, _ in top], techniques=sorted({t for *_, t in top if t}))
+        return Assessment(score, round(risk, 2), band, signals, alert, self.events)
 
-    def top_reasons(self, ts: float, n: int = 3) -> list[str]:
-        """The reasons that weigh most in the risk now, their points faded to `ts`."""
-        half_life = self.risk.half_life
-        weighed = sorted(self.recent, key=lambda r: r[0] * 0.5 ** (max(ts - r[1], 0) / half_life), reverse=True)
-        return [reason for _, _, reason in weighed[:n]]
+    def _modifier(self, profile: Profile, ts: float) -> tuple[float, str]:
+        """Directory context that makes the same behaviour riskier."""
+        active = {
+            "privileged": profile.privileged,
+            "leaving": profile.leaving is not None and ts >= profile.leaving - self.config.leaving_window_days * DAY,
+            "watchlist": "watchlist" in profile.tags,
+        }
+        factor, names = 1.0, []
+        for name, weight in self.config.modifiers:
+            if active.get(name):
+                factor *= weight
+                names.append(name)
+        return factor, (f" [{', '.join(names)}]" if names else "")
+
+    # -- the multivariate view of each closed user-hour -------------------------------------
+    def _profile(self, event: AccessEvent, signals: list[Signal]) -> None:
+        values = self.hour.values
+        if event.action in TOUCH_ACTIONS:
+            self.hour.records += event.records
+            volume = self.signals["volume"].hour
+            values["volume"] = min(self.hour.records / max(volume.threshold() if volume.warm else 20.0, 1.0), 2.0) / 2
+            breadth = self.signals["breadth"].hour
+            values["breadth"] = min(breadth.value / max(breadth.threshold() if breadth.warm else 20.0, 1.0), 2.0) / 2
+        if self.signals["unjustified"].last_unjustified:
+            values["unjustified"] = min(values["unjustified"] + 1 / 10, 1.0)
+        values["rare_hour"] = 1.0 if self.signals["rhythm"].rare else values["rare_hour"]
+        if event.action in EXFIL_ACTIONS:
+            values["exfil"] = min(values["exfil"] + max(event.records, 1) / 100, 1.0)
+        values["new_context"] = min(values["new_context"] + self.signals["first_seen"].fresh / 3, 1.0)
+
+    def _hour_anomaly(self, event: AccessEvent, ctx: Context) -> list[Signal]:
+        if event.hour <= self.hour.hour:
+            return []
+        closed, self.hour = self.hour, HourProfile()
+        self.hour.hour = event.hour
+        if closed.hour < 0 or self.events < 100:  # a user's first days teach the model nothing useful
+            return []
+        model = ctx.population.hours
+        score = model.score_and_learn(closed.values)
+        if score < model.threshold:
+            return []
+        strongest = sorted(closed.values.items(), key=lambda kv: kv[1], reverse=True)[:3]
+        described = ", ".join(f"{name.replace('_', ' ')} {value:.0%}" for name, value in strongest)
+        return [Signal(
+            name="multivariate.hour",
+            family="multivariate",
+            points=round(20 * (score - model.threshold) / (1 - model.threshold) + 5, 2),
+            reason=f"the hour {closed.hour % 24:02d}:00 UTC was an unusual combination ({described} of this user’s norm)",
+            observed=round(score, 3),
+            expected=model.threshold,
+            technique=T1213,
+        )]
 
     def state(self) -> dict:
-        return {
-            "volume": self.volume.state(),
-            "rhythm": self.rhythm.state(),
-            "first_seen": self.first_seen.state(),
-            "risk": [round(self.risk.value, 4), self.risk.ts],
+        state = {name: signal.state() for name, signal in self.signals.items() if name != "privilege"}
+        return state | {
+            "ledger": self.ledger.state(),
             "band": self.bands.level,
             "events": self.events,
-            "recent": self.recent,
+            "hour": self.hour.state(),
         }

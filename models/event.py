@@ -8,9 +8,6 @@ from typing import Any
 #: Actions that move data out of the system of record.
 EXFIL_ACTIONS = frozenset({"record.export", "file.download", "file.print", "usb.connect", "email.send"})
 
-#: Actions that read customer records.
-READ_ACTIONS = frozenset({"record.view", "record.search", "record.export"})
-
 
 @dataclass(frozen=True, slots=True)
 class AccessEvent:

@@ -1,70 +1,80 @@
-"""First-seen values of a user's access context: a new device, IP, app or resource."""
+"""First-seen values of a user's access context, weighted by how rare they are in the organisation."""
 
 from __future__ import annotations
 
+from models.context import Context
 from models.event import AccessEvent
-from models.signal import Signal
+from models.signal import T1078, T1213, Signal
 
-#: Facets watched for novelty, with the risk points a first sighting adds.
-FACET_POINTS = {"device": 12.0, "src_ip": 8.0, "app": 6.0, "resource": 8.0}
+#: Facets watched for novelty: risk points of a first sighting, and the technique it suggests.
+FACETS = {
+    "device": (12.0, T1078),
+    "src_ip": (8.0, T1078),
+    "app": (6.0, ""),
+    "resource": (10.0, T1213),
+    "action": (8.0, ""),
+}
 
 
 class FirstSeen:
     """Remembers the last few values of each facet per user and flags new ones.
 
-    Each facet keeps at most `capacity` values, the least recently seen
-    evicted first, so a user roaming over many IPs cannot grow the state. A
-    user is judged only after `warmup` events, and a facet only once it has
-    a value: a user's first device is not news.
-
-    Parameters
-    ----------
-    capacity
-        Values remembered per facet.
-    warmup
-        Events of history needed before a new value counts.
+    A value most of the organisation already uses (a tool rolled out to all)
+    weighs little; one nobody uses weighs fully. Each facet keeps at most
+    `capacity` values, the least recently seen evicted first. A user is
+    judged after `warmup` events, and a facet only once it has a value.
 
     Examples
     --------
+    >>> from models.context import Context
+    >>> from models.population import Population
     >>> from models.event import AccessEvent
-    >>> seen = FirstSeen(warmup=3)
-    >>> [seen.observe(AccessEvent(f"e{i}", i, "ann", "login", device="laptop-1")) for i in range(3)]
+    >>> ctx, seen = Context(Population()), FirstSeen(warmup=3)
+    >>> [seen.observe(AccessEvent(f"e{i}", i, "ann", "login", device="laptop-1"), ctx) for i in range(3)]
     [[], [], []]
-    >>> [s.reason for s in seen.observe(AccessEvent("e9", 9, "ann", "login", device="pc-77"))]
+    >>> [s.reason for s in seen.observe(AccessEvent("e9", 9, "ann", "login", device="pc-77"), ctx)]
     ['first time from device pc-77 (known: laptop-1)']
 
     """
 
-    def __init__(self, capacity: int = 8, warmup: int = 20, facet_points: dict[str, float] | None = None) -> None:
+    family = "novelty"
+
+    def __init__(self, capacity: int = 6, warmup: int = 20) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         self.capacity = capacity
         self.warmup = warmup
-        self.facet_points = facet_points or FACET_POINTS
         self.seen: dict[str, list[str]] = {}  # facet -> values, most recent last
         self.events = 0
+        self.fresh = 0  # new values in the current event (read by the detector)
 
-    def observe(self, event: AccessEvent) -> list[Signal]:
+    def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         signals = []
         judged = self.events >= self.warmup
         self.events += 1
-        for facet, points in self.facet_points.items():
+        self.fresh = 0
+        for facet, (points, technique) in FACETS.items():
             value = getattr(event, facet)
             if value is None:
                 continue
             known = self.seen.setdefault(facet, [])
             if value in known:
                 known.remove(value)
-            elif judged and known:
-                signals.append(
-                    Signal(
+            else:
+                if judged and known:
+                    self.fresh += 1
+                    prevalence = ctx.population.prevalence(facet, value)
+                    signals.append(Signal(
                         name=f"first_seen.{facet}",
-                        points=points,
-                        reason=f"first time from {facet.replace('_', ' ')} {value} (known: {', '.join(known[-3:])})",
+                        family=self.family,
+                        points=round(points * (1 - 0.8 * prevalence), 2),
+                        reason=f"first time {_verb(facet)} {value} (known: {', '.join(known[-3:])})"
+                               + (f"; {prevalence:.0%} of the organisation uses it" if prevalence >= 0.05 else ""),
                         observed=value,
                         expected=len(known),
-                    )
-                )
+                        technique=technique,
+                    ))
+                ctx.population.adopt(facet, value)
             known.append(value)
             del known[: -self.capacity]
         return signals
@@ -72,9 +82,12 @@ class FirstSeen:
     def state(self) -> list:
         return [self.events, self.seen]
 
-    @classmethod
-    def from_state(cls, state: list | None, **params) -> FirstSeen:
-        seen = cls(**params)
+    def restore(self, state: list | None) -> FirstSeen:
         if state:
-            seen.events, seen.seen = state
-        return seen
+            self.events, self.seen = state
+        return self
+
+
+def _verb(facet: str) -> str:
+    return {"device": "from device", "src_ip": "from IP", "app": "using app", "resource": "touching",
+            "action": "doing"}[facet]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from models.context import Context
 from models.event import AccessEvent
-from models.signal import Signal
+from models.signal import T1078, Signal
 
 _WEEK = 168
 _DAY = 24
@@ -38,28 +39,26 @@ class WeeklyRhythm:
 
     Examples
     --------
+    >>> from models.context import Context
+    >>> from models.population import Population
     >>> from models.event import AccessEvent
-    >>> rhythm = WeeklyRhythm(warmup=10)
+    >>> ctx, rhythm = Context(Population()), WeeklyRhythm(warmup=10)
     >>> monday = 4 * 24  # hours since the epoch of Monday 1970-01-05 00:00 UTC
     >>> for day in range(5):
     ...     for h in range(9, 17):
-    ...         _ = rhythm.observe(AccessEvent("e", (monday + 24 * day + h) * 3600, "ann", "login"))
-    >>> rhythm.observe(AccessEvent("e", (monday + 7 * 24 + 10) * 3600, "ann", "login")) is None
-    True
-    >>> night = rhythm.observe(AccessEvent("e", (monday + 8 * 24 + 3) * 3600, "ann", "login"))
+    ...         _ = rhythm.observe(AccessEvent("e", (monday + 24 * day + h) * 3600, "ann", "login"), ctx)
+    >>> rhythm.observe(AccessEvent("e", (monday + 7 * 24 + 10) * 3600, "ann", "login"), ctx)
+    []
+    >>> [night] = rhythm.observe(AccessEvent("e", (monday + 8 * 24 + 3) * 3600, "ann", "login"), ctx)
     >>> night.reason
     'active on Tue at 03:00 UTC, an hour that holds 0.0% of this user’s active hours'
 
     """
 
-    def __init__(
-        self,
-        day_floor: float = 0.02,
-        week_floor: float = 0.01,
-        warmup: int = 16,
-        memory: int = 400,
-        points: float = 20.0,
-    ) -> None:
+    family = "time"
+
+    def __init__(self, day_floor: float = 0.02, week_floor: float = 0.01, warmup: int = 16, memory: int = 400,
+                 points: float = 20.0) -> None:
         if not 0 < day_floor < 1 or not 0 < week_floor < 1:
             raise ValueError("day_floor and week_floor are shares between 0 and 1")
         self.day_floor = day_floor
@@ -67,64 +66,66 @@ class WeeklyRhythm:
         self.warmup = warmup
         self.memory = memory
         self.points = points
-        self.by_day_hour: dict[int, float] = {}
-        self.by_week_hour: dict[int, float] = {}
+        self.by_day_hour = [0.0] * _DAY
+        self.by_week_hour = [0.0] * _WEEK
         self.total = 0.0
         self.hour = -1
+        self.rare = False  # whether the current hour was judged rare (read by the detector)
 
-    def observe(self, event: AccessEvent) -> Signal | None:
+    def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         """Judge the first event of each new active hour, then learn that hour."""
         if event.hour <= self.hour:
-            return None
+            return []
         self.hour = event.hour
         how = (event.hour + _EPOCH_WEEKDAY_OFFSET) % _WEEK
         hod = how % _DAY
-        signal = None
+        signals = []
+        self.rare = False
         if self.total >= self.warmup:
-            day_share = self._share(self.by_day_hour, hod, _DAY)
-            week_share = self._share(self.by_week_hour, how, _WEEK)
+            day_share = self._share(self.by_day_hour, hod)
+            week_share = self._share(self.by_week_hour, how)
             if day_share < self.day_floor and week_share < self.week_floor:
-                signal = Signal(
+                self.rare = True
+                signals.append(Signal(
                     name="rare_hour",
+                    family=self.family,
                     points=round(self.points * (1 - 0.5 * day_share / self.day_floor), 2),
-                    reason=(
-                        f"active on {_DAYS[how // 24]} at {hod:02d}:00 UTC, an hour that holds "
-                        f"{day_share:.1%} of this user’s active hours"
-                    ),
+                    reason=f"active on {_DAYS[how // 24]} at {hod:02d}:00 UTC, an hour that holds "
+                           f"{day_share:.1%} of this user’s active hours",
                     observed=f"{_DAYS[how // 24]} {hod:02d}:00",
                     expected=round(day_share, 4),
-                )
-        self._learn(hod, how, weight=0.25 if signal else 1.0)
-        return signal
+                    technique=T1078,
+                ))
+        self._learn(hod, how, weight=0.25 if self.rare else 1.0)
+        return signals
 
-    def _share(self, bins: dict[int, float], at: int, size: int) -> float:
+    def _share(self, bins: list[float], at: int) -> float:
         # Half weight to the neighbouring hours: shifts drift by an hour.
-        near = bins.get(at, 0.0) + 0.5 * (bins.get((at - 1) % size, 0.0) + bins.get((at + 1) % size, 0.0))
+        size = len(bins)
+        near = bins[at] + 0.5 * (bins[(at - 1) % size] + bins[(at + 1) % size])
         return near / (2 * self.total)
 
     def _learn(self, hod: int, how: int, weight: float) -> None:
-        self.by_day_hour[hod] = self.by_day_hour.get(hod, 0.0) + weight
-        self.by_week_hour[how] = self.by_week_hour.get(how, 0.0) + weight
+        self.by_day_hour[hod] += weight
+        self.by_week_hour[how] += weight
         self.total += weight
         if self.total > self.memory:
-            for bins in (self.by_day_hour, self.by_week_hour):
-                for k in list(bins):
-                    bins[k] = round(bins[k] / 2, 3)
+            self.by_day_hour = [round(v / 2, 2) for v in self.by_day_hour]
+            self.by_week_hour = [round(v / 2, 2) for v in self.by_week_hour]
             self.total /= 2
 
-    # -- state as plain data -----------------------------------------------------
+    # -- plain-data state --------------------------------------------------------------
     def state(self) -> list:
-        return [self.hour, round(self.total, 3), _pack(self.by_day_hour), _pack(self.by_week_hour)]
+        return [self.hour, round(self.total, 2), self.by_day_hour, _sparse(self.by_week_hour), self.rare]
 
-    @classmethod
-    def from_state(cls, state: list | None, **params) -> WeeklyRhythm:
-        rhythm = cls(**params)
+    def restore(self, state: list | None) -> WeeklyRhythm:
         if state:
-            rhythm.hour, rhythm.total, day, week = state
-            rhythm.by_day_hour = {int(k): v for k, v in day.items()}
-            rhythm.by_week_hour = {int(k): v for k, v in week.items()}
-        return rhythm
+            self.hour, self.total, self.by_day_hour, week, self.rare = state
+            self.by_week_hour = [0.0] * _WEEK
+            for k, v in week:
+                self.by_week_hour[k] = v
+        return self
 
 
-def _pack(bins: dict[int, float]) -> dict[str, float]:
-    return {str(k): v for k, v in bins.items() if v >= 0.01}
+def _sparse(bins: list[float]) -> list[list]:
+    return [[k, v] for k, v in enumerate(bins) if v >= 0.01]

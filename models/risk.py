@@ -87,3 +87,78 @@ class RiskBands:
             while self.level and risk < self.thresholds[self.level - 1] * self.hysteresis:
                 self.level -= 1
         return self.band
+
+
+class RiskLedger:
+    """Risk points per evidence family, each fading with the half-life and capped.
+
+    The user's risk is the sum over families of ``min(points, cap)``, times
+    the directory's modifiers: one noisy family alone cannot reach *high*;
+    corroborating evidence from several can. Each family keeps its strongest
+    recent reason, so an alert can say why in words.
+
+    Examples
+    --------
+    >>> ledger = RiskLedger(half_life=3600, cap=30)
+    >>> ledger.add("time", 20, ts=0, reason="active at 03:00", technique="")
+    20.0
+    >>> ledger.add("time", 20, ts=0, reason="active at 04:00", technique="")
+    30.0
+    >>> ledger.add("volume", 15, ts=3600, reason="touched 90 records", technique="")
+    35.0
+    >>> [r[0] for r in ledger.top(ts=3600)]
+    ['time', 'volume']
+
+    """
+
+    def __init__(self, half_life: float, cap: float = 30.0) -> None:
+        if half_life <= 0:
+            raise ValueError(f"half_life must be positive, got {half_life}")
+        self.half_life = half_life
+        self.cap = float(cap)
+        # family -> [points, ts, strongest reason, technique, points of that reason]
+        self.families: dict[str, list] = {}
+
+    def _fade(self, points: float, since: float, ts: float) -> float:
+        return points * 0.5 ** (max(ts - since, 0.0) / self.half_life)
+
+    def add(self, family: str, points: float, ts: float, reason: str, technique: str) -> float:
+        entry = self.families.get(family)
+        if entry is None:
+            self.families[family] = [points, ts, reason, technique, points]
+        else:
+            faded = self._fade(entry[0], entry[1], ts)
+            reason_weight = self._fade(entry[4], entry[1], ts)
+            if points >= reason_weight:
+                entry[2], entry[3], entry[4] = reason, technique, points
+            else:
+                entry[4] = reason_weight
+            entry[0], entry[1] = faded + points, max(ts, entry[1])
+        return self.get(ts)
+
+    def contributions(self, ts: float) -> dict[str, float]:
+        return {f: min(self._fade(e[0], e[1], ts), self.cap) for f, e in self.families.items()}
+
+    def get(self, ts: float) -> float:
+        total, cap, fade = 0.0, self.cap, self._fade
+        for points, since, *_ in self.families.values():
+            total += min(fade(points, since, ts), cap)
+        return total
+
+    def top(self, ts: float, n: int = 3) -> list[tuple[str, float, str, str]]:
+        """(family, contribution, reason, technique) of the families weighing most now."""
+        ranked = sorted(self.contributions(ts).items(), key=lambda kv: kv[1], reverse=True)
+        return [(f, round(c, 1), self.families[f][2], self.families[f][3]) for f, c in ranked[:n] if c >= 0.5]
+
+    def prune(self, ts: float) -> None:
+        """Forget families that have faded to nothing (keeps the state small)."""
+        for family, entry in list(self.families.items()):
+            if self._fade(entry[0], entry[1], ts) < 0.5:
+                del self.families[family]
+
+    def state(self) -> dict:
+        return {f: [round(e[0], 3), e[1], e[2], e[3], round(e[4], 3)] for f, e in self.families.items()}
+
+    def restore(self, state: dict | None) -> RiskLedger:
+        self.families = {f: list(e) for f, e in (state or {}).items()}
+        return self

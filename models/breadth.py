@@ -1,0 +1,98 @@
+"""How many distinct customers a user touches per hour and per day, against their own history."""
+
+from __future__ import annotations
+
+from models.context import Context
+from models.distinct import LinearCounter
+from models.event import AccessEvent
+from models.signal import T1213, Signal
+from models.window import DAY, HOUR, WindowBaseline
+
+class DistinctCount:
+    """Distinct values in a window's current period, feeding the window's running value."""
+
+    def __init__(self, window: WindowBaseline) -> None:
+        self.window = window
+        self.index = window.index
+        self.counter = LinearCounter()
+
+    def add(self, value: str) -> float:
+        if self.window.index != self.index:  # the window rolled: start a new count
+            self.index = self.window.index
+            self.counter.clear()
+        if self.counter.add(value):
+            # The window's running value is the estimate so far: add the increase.
+            self.window.add(self.counter.estimate() - self.window.value)
+        return self.window.value
+
+    def state(self) -> list:
+        return [self.index, format(self.counter.bitmap, "x")]
+
+    def restore(self, state: list | None) -> DistinctCount:
+        if state:
+            self.index, self.counter.bitmap = state[0], int(state[1], 16)
+        return self
+
+
+class CustomerBreadth:
+    """Distinct customers (``record_id``) touched per hour and per day vs the user's own history.
+
+    Examples
+    --------
+    >>> from models.context import Context
+    >>> from models.population import Population
+    >>> from models.event import AccessEvent
+    >>> ctx, breadth = Context(Population()), CustomerBreadth()
+    >>> for hour in range(10):
+    ...     for i in range(4):
+    ...         _ = breadth.observe(AccessEvent("e", hour * 3600 + i, "ann", "record.view", record_id=f"C{i}"), ctx)
+    >>> fired = [s for i in range(60) for s in breadth.observe(
+    ...     AccessEvent("e", 12 * 3600 + i, "ann", "record.view", record_id=f"X{i}"), ctx)]
+    >>> fired[0].name, fired[0].family
+    ('breadth.hour', 'breadth')
+
+    """
+
+    family = "breadth"
+
+    def __init__(self, points: float = 15.0) -> None:
+        self.points = points
+        self.hour = WindowBaseline(HOUR, warmup=8, memory=60)
+        self.day = WindowBaseline(DAY, warmup=4, memory=20, floor=3.0)
+        self.hour_count = DistinctCount(self.hour)
+        self.day_count = DistinctCount(self.day)
+
+    def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
+        self.hour.roll(event.ts)
+        self.day.roll(event.ts)
+        if event.record_id is None:
+            return []
+        signals = []
+        for window, count, label in ((self.hour, self.hour_count, "within one hour"), (self.day, self.day_count, "today")):
+            count.add(event.record_id)
+            if not window.warm:
+                continue
+            fires, first = window.crossing()
+            if fires:
+                signals.append(Signal(
+                    name=f"breadth.{'hour' if window is self.hour else 'day'}",
+                    family=self.family,
+                    points=self.points if first else self.points * 0.66,
+                    reason=f"touched about {window.value:.0f} different customers {label}, "
+                           f"usually {window.mean:.0f} ± {window.spread():.0f}",
+                    observed=round(window.value),
+                    expected=round(window.mean, 1),
+                    technique=T1213,
+                ))
+        return signals
+
+    def state(self) -> list:
+        return [self.hour.state(), self.day.state(), self.hour_count.state(), self.day_count.state()]
+
+    def restore(self, state: list | None) -> CustomerBreadth:
+        if state:
+            self.hour.restore(state[0])
+            self.day.restore(state[1])
+            self.hour_count.restore(state[2])
+            self.day_count.restore(state[3])
+        return self

@@ -1,0 +1,86 @@
+"""The user against their peer group: records and searches per day, as the peers usually do."""
+
+from __future__ import annotations
+
+from models.context import Context
+from models.event import AccessEvent
+from models.signal import T1213, Signal
+from models.volume import TOUCH_ACTIONS
+from models.window import DAY
+
+
+class PeerDeviation:
+    """Compares a user's day so far with the peer group's user-days (role, else team).
+
+    It is also the baseline of a new hire from their first day: nobody has a
+    silent warm-up period. Each closed day is taught to the peer baseline.
+
+    Examples
+    --------
+    >>> from models.context import Context, Profile
+    >>> from models.population import Population
+    >>> from models.event import AccessEvent
+    >>> population = Population()
+    >>> for _ in range(20):
+    ...     population.peer("agent").learn(records=30, searches=2)
+    >>> ctx = Context(population, Profile(role="agent"))
+    >>> peer = PeerDeviation()
+    >>> fired = [s for i in range(30) for s in peer.observe(
+    ...     AccessEvent("e", i, "new", "record.search", records=10), ctx)]
+    >>> [s.name for s in fired]
+    ['peer.records', 'peer.searches', 'peer.records', 'peer.searches', 'peer.records']
+
+    """
+
+    family = "peer"
+
+    def __init__(self, points: float = 15.0) -> None:
+        self.points = points
+        self.day = -1
+        self.records = 0.0
+        self.searches = 0.0
+        self.fired = {"records": 0.0, "searches": 0.0}
+        self.group = ""
+
+    def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
+        day = int(event.ts // DAY)
+        if day > self.day:
+            if self.day >= 0 and self.group:
+                ctx.population.peer(self.group).learn(self.records, self.searches)
+            self.day, self.records, self.searches = day, 0.0, 0.0
+            self.fired = {"records": 0.0, "searches": 0.0}
+        self.group = ctx.profile.peer_group
+        if event.action not in TOUCH_ACTIONS:
+            return []
+        self.records += event.records
+        if event.action == "record.search":
+            self.searches += 1
+        peers = ctx.population.peer(self.group)
+        if not peers.warm:
+            return []
+        signals = []
+        for name, value, unit in (("records", self.records, "records"), ("searches", self.searches, "searches")):
+            threshold = peers.threshold(name)
+            last = self.fired[name]
+            if value > threshold and value >= 2 * last:
+                self.fired[name] = value
+                signals.append(Signal(
+                    name=f"peer.{name}",
+                    family=self.family,
+                    points=self.points if not last else self.points * 0.66,
+                    reason=f"{value:.0f} {unit} today where peers ({self.group}) make "
+                           f"{peers.mean(name):.0f} ± {peers.spread(name):.0f} in a day",
+                    observed=value,
+                    expected=round(peers.mean(name), 1),
+                    technique=T1213,
+                ))
+        return signals
+
+    def state(self) -> list:
+        return [self.day, self.records, self.searches, self.fired["records"], self.fired["searches"], self.group]
+
+    def restore(self, state: list | None) -> PeerDeviation:
+        if state:
+            self.day, self.records, self.searches, fr, fs, self.group = state
+            self.fired = {"records": fr, "searches": fs}
+        return self

@@ -1,0 +1,135 @@
+"""A quantity per event-time window (hour, day) against the user's own past active windows."""
+
+from __future__ import annotations
+
+import math
+
+from river import stats
+
+HOUR = 3600
+DAY = 86400
+
+
+class WindowBaseline:
+    """Mean and spread of a per-window quantity over the windows in which the user was active.
+
+    The current window's value is compared to ``mean + z * spread``, where
+    ``spread`` never drops below the Poisson floor ``sqrt(mean)`` nor below
+    `floor`, so a very regular user is not flagged for one extra record. A
+    window that went over the threshold is learned clipped to it, so an
+    attack does not become the user's new normal. The history's weight is
+    capped at `memory` windows (an effective sliding window of plain data).
+
+    Parameters
+    ----------
+    window
+        Window length in seconds of event time.
+    z
+        Spreads above the mean that count as unusual.
+    warmup
+        Active windows of history needed before the user is judged on their own.
+    memory
+        Cap on the windows the baseline weighs.
+    floor
+        Smallest spread; also the smallest margin over the mean.
+    learn_empty
+        Learn windows whose value stayed 0 (for rare quantities such as
+        exports, where most active days have none).
+
+    Examples
+    --------
+    >>> b = WindowBaseline(window=3600, warmup=3)
+    >>> for hour in range(4):
+    ...     _ = b.roll(hour * 3600)
+    ...     b.add(10)
+    >>> b.roll(5 * 3600)
+    10.0
+    >>> round(b.threshold(), 1)
+    22.6
+    >>> b.add(30); b.crossing()
+    (True, True)
+    >>> b.add(5); b.crossing()
+    (False, False)
+
+    """
+
+    def __init__(
+        self, window: int, z: float = 4.0, warmup: int = 8, memory: int = 60, floor: float = 1.0, learn_empty: bool = False
+    ) -> None:
+        if window <= 0:
+            raise ValueError(f"window must be positive seconds, got {window}")
+        if not 2 <= warmup <= memory:
+            raise ValueError(f"need 2 <= warmup <= memory, got warmup={warmup}, memory={memory}")
+        self.window = window
+        self.z = z
+        self.warmup = warmup
+        self.memory = memory
+        self.floor = floor
+        self.learn_empty = learn_empty
+        self.history = stats.Var()
+        self.index = -1  # the window being counted
+        self.value = 0.0
+        self.fired_at = 0.0  # value at the last firing in this window; 0 = not fired
+        self._threshold: float | None = None  # changes only when a window closes
+
+    @property
+    def warm(self) -> bool:
+        return self.history.n >= self.warmup
+
+    @property
+    def mean(self) -> float:
+        return self.history.mean.get()
+
+    def spread(self) -> float:
+        return max(math.sqrt(max(self.history.get(), 0.0)), math.sqrt(max(self.mean, 0.0)), self.floor)
+
+    def threshold(self) -> float:
+        if self._threshold is None:
+            self._threshold = self.mean + self.z * self.spread()
+        return self._threshold
+
+    def roll(self, ts: float) -> float | None:
+        """Move to the window of `ts`; return the value of the window just closed, if any."""
+        index = int(ts // self.window)
+        if index <= self.index:
+            return None  # same window, or a late event: counted in the current one
+        closed = self._close() if self.index >= 0 else None
+        self.index = index
+        return closed
+
+    def add(self, amount: float) -> None:
+        self.value += amount
+
+    def crossing(self, threshold: float | None = None) -> tuple[bool, bool]:
+        """(fires, first): the value passed the threshold for the first time, or doubled since the last firing."""
+        threshold = self.threshold() if threshold is None else threshold
+        if self.value <= threshold or self.value < 2 * self.fired_at:
+            return False, False
+        first = self.fired_at == 0
+        self.fired_at = self.value
+        return True, first
+
+    def _close(self) -> float:
+        closed = self.value
+        if closed > 0 or self.learn_empty:
+            learned = min(closed, self.threshold()) if self.warm else closed
+            self.history.update(learned)
+            self._threshold = None
+            if self.history.n > self.memory:
+                self.history = stats.Var._from_state(self.memory, self.mean, self.history.get())
+        self.value = 0.0
+        self.fired_at = 0.0
+        return closed
+
+    # -- plain-data state ----------------------------------------------------------
+    def state(self) -> list:
+        h = self.history
+        return [h.n, round(self.mean, 3), round(h.get(), 3), self.index, self.value, self.fired_at]
+
+    def restore(self, state: list | None) -> WindowBaseline:
+        if state:
+            n, mean, var, self.index, self.value, self.fired_at = state
+            if n:
+                self.history = stats.Var._from_state(n, mean, var)
+            self._threshold = None
+        return self

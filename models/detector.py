@@ -17,7 +17,7 @@ from models.rhythm import WeeklyRhythm
 from models.risk import BANDS, RiskBands, RiskLedger
 from models.signal import T1213, Signal
 from models.unjustified import UnjustifiedAccess
-from models.volume import TOUCH_ACTIONS, RecordVolume
+from models.volume import RecordVolume
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,18 @@ class Assessment:
 
 
 class HourProfile:
-    """The current user-hour, summarised for the multivariate model."""
+    """The current user-hour, summarised for the multivariate model (volume and breadth are read at close)."""
 
     def __init__(self) -> None:
         self.hour = -1
         self.values = dict.fromkeys(FEATURES, 0.0)
-        self.records = 0.0
 
     def state(self) -> list:
-        return [self.hour, self.records, [self.values[f] for f in FEATURES]]
+        return [self.hour, [self.values[f] for f in FEATURES]]
 
     def restore(self, state: list | None) -> HourProfile:
         if state:
-            self.hour, self.records, values = state
+            self.hour, values = state
             self.values = dict(zip(FEATURES, values))
         return self
 
@@ -159,12 +158,6 @@ class UserDetector:
     # -- the multivariate view of each closed user-hour -------------------------------------
     def _profile(self, event: AccessEvent, signals: list[Signal]) -> None:
         values = self.hour.values
-        if event.action in TOUCH_ACTIONS:
-            self.hour.records += event.records
-            volume = self.signals["volume"].hour
-            values["volume"] = min(self.hour.records / max(volume.threshold() if volume.warm else 20.0, 1.0), 2.0) / 2
-            breadth = self.signals["breadth"].hour
-            values["breadth"] = min(breadth.value / max(breadth.threshold() if breadth.warm else 20.0, 1.0), 2.0) / 2
         if self.signals["unjustified"].last_unjustified:
             values["unjustified"] = min(values["unjustified"] + 1 / 10, 1.0)
         values["rare_hour"] = 1.0 if self.signals["rhythm"].rare else values["rare_hour"]
@@ -179,6 +172,10 @@ class UserDetector:
         self.hour.hour = event.hour
         if closed.hour < 0 or self.events < 100:  # a user's first days teach the model nothing useful
             return []
+        # The signals have not rolled to the new hour yet: their windows still hold the closed one.
+        for feature, window in (("volume", self.signals["volume"].hour), ("breadth", self.signals["breadth"].hour)):
+            if window.index == closed.hour:
+                closed.values[feature] = min(window.value / max(window.threshold() if window.warm else 20.0, 1.0), 2.0) / 2
         model = ctx.population.hours
         score = model.score_and_learn(closed.values)
         if score < model.threshold:

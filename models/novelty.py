@@ -58,6 +58,8 @@ class FirstSeen:
             if value is None:
                 continue
             known = self.seen.setdefault(facet, [])
+            if known and known[-1] == value:
+                continue  # the usual case: same as last time, already most recent
             if value in known:
                 known.remove(value)
             else:

@@ -8,6 +8,8 @@ import faust
 
 from streams import scoring, sink, web
 from streams.clickhouse import ClickHouseStore
+from streams.counters import WorkerCounters
+from streams.directory import Directory
 from streams.settings import Settings
 from streams.topics import TOPICS
 
@@ -41,10 +43,13 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         )
         for t in TOPICS
     }
-    scoring.register(app, settings, topics)
-    clickhouse = sink.ClickHouseSink(store)
+    directory = Directory(settings.kafka_bootstrap, settings.topic("directory"))
+    app.task(directory.follow)
+    counters = WorkerCounters()
+    scoring.register(app, settings, topics, directory, counters)
+    clickhouse = sink.ClickHouseSink(store, counters)
     sink.register(app, settings, topics, clickhouse)
-    web.register(app, clickhouse, api_token(settings))
+    web.register(app, clickhouse, counters, api_token(settings))
     return app
 
 

@@ -213,7 +213,9 @@ def simulate(
     if out is None:
         from streams.sources import loading
 
-        sent = loading.send_simulation(Settings(), org, events, console)
+        settings = Settings()
+        loading.send_context(settings, org)
+        sent = loading.send_events(settings, events, console)
         console.print(f"sent {sent} events for {users} users over {days} days to Kafka")
     else:
         out.mkdir(parents=True, exist_ok=True)
@@ -253,6 +255,32 @@ def ingest(
     for reason, n in summary.reasons.most_common(10):
         table.add_row(f"  {reason}", str(n))
     console.print(table)
+
+
+@app.command("eval")
+@friendly
+def evaluate(
+    seeds: int = typer.Option(5, min=1, help="Simulated runs (seeds 1..N)."),
+    users: int = typer.Option(500, min=20),
+    days: int = typer.Option(30, min=2),
+    insiders: int = typer.Option(2, min=1, help="Insiders per scenario in each run."),
+    events: Optional[Path] = typer.Option(None, exists=True, help="Labelled NDJSON events instead of the simulator."),
+    truth: Optional[Path] = typer.Option(None, exists=True, help="With --events: JSON with insiders and malicious_event_ids."),
+    directory: Optional[Path] = typer.Option(None, exists=True, help="With --events: directory NDJSON."),
+    tickets: Optional[Path] = typer.Option(None, exists=True, help="With --events: ticket assignments NDJSON."),
+    budget: int = typer.Option(5, min=1, help="Alerts a SOC can look at per day, for precision at budget."),
+    out: Path = typer.Option(Path("eval-results"), help="Folder for report.json and the chart."),
+    plot_user: Optional[str] = typer.Option(None, help="User whose risk to chart (default: the first insider)."),
+    jobs: int = typer.Option(2, min=1, help="Runs replayed in parallel."),
+) -> None:
+    """Replay labelled events through the models (no Kafka) and measure detection per scenario."""
+    from streams import evaluation
+
+    if events is not None and truth is None:
+        fail("--events needs --truth (a JSON file with insiders and malicious_event_ids)")
+    evaluation.run_cli(console, Settings().detector, seeds=seeds, users=users, days=days, insiders=insiders,
+                       events=events, truth=truth, directory=directory, tickets=tickets, budget=budget, out=out,
+                       plot_user=plot_user, jobs=jobs)
 
 
 @app.command()

@@ -20,7 +20,7 @@ SCORED_COLUMNS = (
     "src_ip", "device", "app", "geo", "attrs", "score", "risk", "band", "signals", "reasons", "user_events",
     "src_partition", "src_offset",
 )
-ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "event_id")
+ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "techniques", "event_id")
 
 
 class QueryRejected(ValueError):
@@ -146,4 +146,5 @@ def _scored_row(r: dict) -> list:
 
 
 def _alert_row(r: dict) -> list:
-    return [r["alert_id"], _utc(r["ts"]), r["user"], r["band"], r["previous"], r["risk"], r["reasons"], r["event_id"]]
+    return [r["alert_id"], _utc(r["ts"]), r["user"], r["band"], r["previous"], r["risk"], r["reasons"],
+            r.get("techniques", []), r["event_id"]]

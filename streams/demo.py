@@ -16,7 +16,7 @@ from rich.table import Table
 from streams.local_kafka import LocalKafka
 from streams.query import query_worker, worker_pid
 from streams.settings import Settings
-from streams.sources.loading import progress, send_simulation
+from streams.sources.loading import progress, send_context, send_events
 from streams.sources.simulator import SupportOrg
 from streams.topics import create_topics
 
@@ -54,7 +54,9 @@ def run_demo(settings: Settings, users: int, days: int, seed: int, console: Cons
         with console.status("simulating the support organisation…"):
             events = list(org.events())
         started = time.monotonic()
-        send_simulation(settings, org, events, console)
+        tickets = send_context(settings, org)
+        _wait_for_tickets(settings, tickets, console)
+        send_events(settings, events, console)
         _wait_until_stored(settings, len(events), worker, console)
         elapsed = time.monotonic() - started
         console.print(f"[green]✓[/] {len(events):,} events scored and stored in {elapsed:.1f}s "
@@ -100,6 +102,24 @@ def _start_worker(settings: Settings, console: Console) -> subprocess.Popen:
             raise DemoError("the worker did not come up within 120 s")
     console.print(f"[green]✓[/] Vigil worker (pid {worker.pid}), web API on {settings.web_url}")
     return worker
+
+
+def _wait_for_tickets(settings: Settings, expected: int, console: Console) -> None:
+    """Tickets must be booked before the events they justify are scored."""
+    with console.status(f"booking {expected:,} ticket assignments…"):
+        deadline = time.monotonic() + 300
+        while _health(settings).get("tickets_booked", 0) < expected:
+            if time.monotonic() > deadline:
+                raise DemoError("the worker did not book the tickets within 300 s")
+            time.sleep(0.5)
+    console.print(f"[green]✓[/] directory and {expected:,} ticket assignments loaded")
+
+
+def _health(settings: Settings) -> dict:
+    import orjson
+
+    with urllib.request.urlopen(f"{settings.web_url}/health", timeout=5) as response:
+        return orjson.loads(response.read())
 
 
 def _wait_until_stored(settings: Settings, expected: int, worker: subprocess.Popen, console: Console) -> None:

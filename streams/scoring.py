@@ -7,35 +7,50 @@ import logging
 import faust
 import orjson
 
-from models import AccessEvent, Assessment, UserDetector
-from streams.contract import InvalidRecord, parse_event
+from models import AccessEvent, Assessment, Context, Population, TicketBook, UserDetector
+from streams.contract import InvalidRecord, parse_event, parse_ticket
+from streams.counters import WorkerCounters
+from streams.directory import Directory
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Saved every so many events of a partition: the population is statistics, so a
+# crash that loses the last few hundred updates changes nothing that matters.
+POPULATION_SAVE_EVERY = 500
 
-def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]) -> faust.types.TableT:
-    """Add the scoring agent and the per-user state table it owns to `app`."""
-    # Keyed by the message key (the user, as bytes): the table's changelog
-    # partition is the event's partition, so a user's state moves with them.
-    user_state = app.Table(
-        "user-state",
-        partitions=settings.partitions,
-        key_type=bytes,  # Faust derives the codecs from the types: raw keys, JSON values
-        help="Each user's detector state and the last source offset it has counted.",
-    )
+
+def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
+             counters: WorkerCounters) -> None:
+    """Add the scoring agents and the tables they own to `app`."""
+    # Tables keyed by user (bytes), co-partitioned with vigil.events: a user's
+    # state, tickets and events live in the same partition and move together.
+    user_state = app.Table("user-state", partitions=settings.partitions, key_type=bytes,
+                           help="Each user's detector state and the last source offset it counted.")
+    ticket_books = app.Table("ticket-books", partitions=settings.partitions, key_type=bytes,
+                             help="The customers each user has a ticket for.")
     detector_config = settings.detector
     events, scored, alerts, deadletter = (topics[n] for n in ("events", "scored", "alerts", "deadletter"))
+    populations: dict[int, Population] = {}
+
+    @app.on_partitions_revoked.connect
+    async def forget_populations(app, revoked, **kwargs) -> None:
+        # Another worker may own (and update) them before they come back.
+        for tp in revoked:
+            populations.pop(tp.partition, None)
+
+    def population(partition: int) -> Population:
+        if partition not in populations:
+            saved = user_state.get(_population_key(partition))
+            populations[partition] = Population.from_state(saved, seed=partition)
+        return populations[partition]
 
     async def dead_letter(message: faust.types.Message, reason: str) -> None:
-        await deadletter.send(
-            key=message.key,
-            value=message.value,
-            headers={
-                "vigil.reason": reason.encode(),
-                "vigil.source": f"{message.topic}/{message.partition}/{message.offset}".encode(),
-            },
-        )
+        counters.dead_letters += 1
+        await deadletter.send(key=message.key, value=message.value, headers={
+            "vigil.reason": reason.encode(),
+            "vigil.source": f"{message.topic}/{message.partition}/{message.offset}".encode(),
+        })
 
     async def score_one(message: faust.types.Message) -> None:
         try:
@@ -51,11 +66,17 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         state = user_state.get(key)
         if state is not None and state["offset"] >= message.offset:
             return  # redelivered after a restart: already counted in this user's state
+        crowd = population(message.partition)
+        ctx = Context(crowd, directory.profile(key), TicketBook.from_state(ticket_books.get(key)))
         detector = UserDetector(detector_config, state and state["detector"])
-        assessment = detector.observe(access)
+        assessment = detector.observe(access, ctx)
         user_state[key] = {"offset": message.offset, "detector": detector.state()}
+        if message.offset % POPULATION_SAVE_EVERY == 0:
+            user_state[_population_key(message.partition)] = crowd.state()
         await scored.send(key=key, value=orjson.dumps(scored_record(access, assessment, message)))
+        counters.scored += 1
         if assessment.alert:
+            counters.alerts += 1
             await alerts.send(key=key, value=orjson.dumps(alert_record(access, assessment)))
 
     @app.agent(events, name="score")
@@ -67,7 +88,32 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
                 await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
 
-    return user_state
+    @app.agent(topics["tickets"], name="route-tickets")
+    async def route_tickets(stream: faust.StreamT) -> None:
+        """Tickets arrive keyed by ticket; re-key them by assignee, next to the assignee's events."""
+        async for event in stream.events():
+            try:
+                ticket = parse_ticket(event.message.value)
+            except InvalidRecord as bad:
+                await dead_letter(event.message, bad.reason)
+                continue
+            await topics["tickets-by-user"].send(key=ticket["assignee"].encode(), value=orjson.dumps(ticket))
+
+    @app.agent(topics["tickets-by-user"], name="book-tickets")
+    async def book_tickets(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            ticket = orjson.loads(event.message.value)
+            key = event.message.key
+            book = TicketBook.from_state(ticket_books.get(key))
+            book.assign(ticket["customer_id"], ticket["opened"], ticket["closed"])
+            ticket_books[key] = book.state()
+            counters.tickets_booked += 1
+
+
+def _population_key(partition: int) -> bytes:
+    # A reserved key (user names cannot start with NUL): written while handling
+    # this partition's events, so Faust keeps it in this partition's changelog.
+    return f"\x00population/{partition}".encode()
 
 
 def scored_record(access: AccessEvent, assessment: Assessment, message: faust.types.Message) -> dict:
@@ -109,5 +155,6 @@ def alert_record(access: AccessEvent, assessment: Assessment) -> dict:
         "previous": alert.previous,
         "risk": alert.risk,
         "reasons": alert.reasons,
+        "techniques": alert.techniques,
         "event_id": access.event_id,
     }

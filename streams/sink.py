@@ -11,6 +11,7 @@ import faust
 import orjson
 
 from streams.clickhouse import ClickHouseStore
+from streams.counters import WorkerCounters
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,10 @@ class ClickHouseSink:
     offsets of unwritten events are never committed (back-pressure, not loss).
     """
 
-    def __init__(self, store: ClickHouseStore) -> None:
+    def __init__(self, store: ClickHouseStore, counters: WorkerCounters) -> None:
         self.store = store
+        self.counters = counters
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
-        self.stored = 0
 
     async def run(self, fn: Callable, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -39,7 +40,7 @@ class ClickHouseSink:
         while True:
             try:
                 stored = await self.run(insert, records)
-                self.stored += stored
+                self.counters.stored += stored
                 return stored
             except Exception as e:
                 log.warning("ClickHouse insert of %d records failed (%s); retrying in %.1fs", len(records), e, delay)

@@ -21,6 +21,7 @@ TOPICS = (
     TopicSpec("deadletter", "messages that broke the contract, with the reason and raw bytes"),
     TopicSpec("directory", "who each user is (role, team, …), key = user", compacted=True),
     TopicSpec("tickets", "ticket assignments, key = ticket_id", compacted=True),
+    TopicSpec("tickets-by-user", "ticket assignments re-keyed by assignee (internal)"),
 )
 
 

@@ -9,10 +9,11 @@ import orjson
 from faust.web import Request, Response, View
 
 from streams.clickhouse import QueryRejected
+from streams.counters import WorkerCounters
 from streams.sink import ClickHouseSink
 
 
-def register(app: faust.App, sink: ClickHouseSink, token: str) -> None:
+def register(app: faust.App, sink: ClickHouseSink, counters: WorkerCounters, token: str) -> None:
     expected = f"Bearer {token}".encode()
 
     def authorized(request: Request) -> bool:
@@ -27,7 +28,7 @@ def register(app: faust.App, sink: ClickHouseSink, token: str) -> None:
         """Unauthenticated liveness probe."""
 
         async def get(self, request: Request) -> Response:
-            return json(self, {"status": "ok", "stored": sink.stored})
+            return json(self, {"status": "ok", **counters.to_dict()})
 
     @app.page("/query")
     class Query(View):

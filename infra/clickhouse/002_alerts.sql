@@ -8,6 +8,7 @@ CREATE TABLE IF NOT EXISTS {db}.alerts
     previous  LowCardinality(String),
     risk      Float64,
     reasons   Array(String),
+    techniques Array(String),
     event_id  String
 )
 ENGINE = ReplacingMergeTree

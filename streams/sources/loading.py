@@ -56,11 +56,16 @@ def ingest_file(settings: Settings, path: Path, kind: str, console: Console) -> 
     return summary
 
 
-def send_simulation(settings: Settings, org, events: list[dict], console: Console) -> int:
-    """Send a simulation's directory, tickets and events (in event-time order)."""
-    with EventProducer(settings) as producer, progress(console) as bar:
+def send_context(settings: Settings, org) -> int:
+    """Send a simulation's directory and ticket assignments; return the number of tickets."""
+    with EventProducer(settings) as producer:
         producer.send_all("directory", org.directory(), "user")
-        producer.send_all("tickets", org.ticket_log, "ticket_id")
+        return producer.send_all("tickets", org.ticket_log, "ticket_id")
+
+
+def send_events(settings: Settings, events: list[dict], console: Console) -> int:
+    """Send events keyed by user, in the order given (event time), with a progress bar."""
+    with EventProducer(settings) as producer, progress(console) as bar:
         task = bar.add_task("send events", total=len(events))
         for i, event in enumerate(events, 1):
             producer.send("events", event["user"], event)

@@ -28,10 +28,20 @@ from streams.settings import Settings
 from streams.topics import create_topics
 
 
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free loopback ports (held open together, so the kernel cannot hand one out twice)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 def wait_for(condition, timeout: float = 90, interval: float = 0.5, what: str = "condition"):
@@ -52,7 +62,8 @@ def kafka(tmp_path_factory) -> str:
         yield bootstrap
         return
     home = tmp_path_factory.mktemp("kafka")
-    settings = Settings(data_dir=home, kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_controller_port=free_port())
+    broker_port, controller_port = free_ports(2)
+    settings = Settings(data_dir=home, kafka_bootstrap=f"127.0.0.1:{broker_port}", kafka_controller_port=controller_port)
     broker = LocalKafka(settings)
     broker.start()
     try:

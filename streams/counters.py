@@ -1,0 +1,17 @@
+"""What one worker has done since it started, for /health and /metrics."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class WorkerCounters:
+    scored: int = 0
+    alerts: int = 0
+    dead_letters: int = 0
+    stored: int = 0
+    tickets_booked: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)

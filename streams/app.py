@@ -43,9 +43,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         )
         for t in TOPICS
     }
-    directory = Directory(settings.kafka_bootstrap, settings.topic("directory"))
-    app.task(directory.follow)
     counters = WorkerCounters()
+    directory = Directory(settings.kafka_bootstrap, settings.topic("directory"), counters)
+    app.task(directory.follow)
     scoring.register(app, settings, topics, directory, counters)
     clickhouse = sink.ClickHouseSink(store, counters)
     sink.register(app, settings, topics, clickhouse)

@@ -12,6 +12,8 @@ class WorkerCounters:
     dead_letters: int = 0
     stored: int = 0
     tickets_booked: int = 0
+    directory_users: int = 0
+    directory_rejected: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -108,7 +108,7 @@ def _wait_for_tickets(settings: Settings, expected: int, console: Console) -> No
     """Tickets must be booked before the events they justify are scored."""
     with console.status(f"booking {expected:,} ticket assignments…"):
         deadline = time.monotonic() + 300
-        while _health(settings).get("tickets_booked", 0) < expected:
+        while (health := _health(settings)).get("tickets_booked", 0) < expected or not health.get("directory_users"):
             if time.monotonic() > deadline:
                 raise DemoError("the worker did not book the tickets within 300 s")
             time.sleep(0.5)
@@ -135,18 +135,22 @@ def _wait_until_stored(settings: Settings, expected: int, worker: subprocess.Pop
 
 
 def _report(settings: Settings, org: SupportOrg, console: Console) -> None:
-    top = query_worker(settings, RISKIEST, {"n": 5})
+    insiders = org.truth.insiders
+    top = query_worker(settings, RISKIEST, {"n": len(insiders) + 3})
     table = Table("#", "user", "peak risk", "band", "flagged / events", title="Riskiest users", show_lines=True)
     table.add_column("strongest reason per signal", ratio=1, min_width=40)
     for rank, (user, risk, band, flagged, events) in enumerate(top.rows, 1):
         reasons = query_worker(settings, REASONS, {"user": user}).rows
-        label = f"{user}\n[bold red](simulated insider)[/]" if user in org.truth.insiders else user
+        label = f"{user}\n[bold red]insider: {insiders[user]}[/]" if user in insiders else user
         table.add_row(str(rank), label, str(risk), band, f"{flagged} / {events}", "\n".join(f"• {r} (×{n})" for r, n in reasons))
     console.print(table)
+    caught = sum(user in insiders for user, *_ in top.rows[: len(insiders)])
+    console.print(f"{caught} of the {len(insiders)} simulated insiders are the {len(insiders)} riskiest users.")
     console.print(Panel.fit(
         "vigil query \"SELECT count() FROM vigil.scored_events\"\n"
         "vigil query \"SELECT user, band, risk, reasons FROM vigil.alerts ORDER BY ts\"\n"
-        f"vigil query \"SELECT action, count() FROM vigil.scored_events WHERE user = '{org.insider.user}' GROUP BY action\"\n"
+        f"vigil query \"SELECT action, count() FROM vigil.scored_events WHERE user = '{next(iter(insiders))}' GROUP BY action\"\n"
+        "vigil eval --seeds 1 --users 200 --days 14   # the same models, replayed without Kafka, measured\n"
         "vigil simulate --out sim/   # the same organisation as NDJSON, with truth.json",
         title="try next", border_style="cyan"))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from models import Profile
 from streams.contract import InvalidRecord, parse_directory_entry
+from streams.counters import WorkerCounters
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +22,12 @@ class Directory:
     an invalid entry is logged and skipped, leaving the previous one.
     """
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, counters: WorkerCounters) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.counters = counters
         self.profiles: dict[bytes, Profile] = {}
         self.loaded = asyncio.Event()  # set once the topic has been read to its end at start
-        self.rejected = 0
 
     def profile(self, user: bytes) -> Profile:
         return self.profiles.get(user) or Profile()
@@ -36,32 +37,31 @@ class Directory:
             return
         if value is None:
             self.profiles.pop(key, None)
-            return
-        try:
-            self.profiles[key] = Profile.from_entry(parse_directory_entry(value))
-        except InvalidRecord as bad:
-            self.rejected += 1
-            log.warning("directory entry for %r rejected: %s", key, bad.reason)
+        else:
+            try:
+                self.profiles[key] = Profile.from_entry(parse_directory_entry(value))
+            except InvalidRecord as bad:
+                self.counters.directory_rejected += 1
+                log.warning("directory entry for %r rejected: %s", key, bad.reason)
+        self.counters.directory_users = len(self.profiles)
 
     async def follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="earliest")
+        # Without a group id, aiokafka assigns every partition of the topic to this consumer.
+        consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None,
+                                    enable_auto_commit=False, auto_offset_reset="earliest")
         await consumer.start()
         try:
-            partitions = [TopicPartition(self.topic, p) for p in sorted(await consumer.partitions_for_topic(self.topic) or [])]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            ends = await consumer.end_offsets(partitions)
+            ends = None
             while True:
-                for records in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
+                batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for records in batches.values():
                     for record in records:
                         self.apply(record.key, record.value)
-                if not self.loaded.is_set() and all(await _position(consumer, tp) >= end for tp, end in ends.items()):
+                if self.loaded.is_set() or not consumer.assignment():
+                    continue
+                ends = ends or await consumer.end_offsets(list(consumer.assignment()))
+                if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
                     self.loaded.set()
                     log.info("directory loaded: %d users", len(self.profiles))
         finally:
             await consumer.stop()
-
-
-async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int:
-    return await consumer.position(tp)

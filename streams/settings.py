@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     half_life_hours: float = Field(24.0, gt=0, description="Risk points halve after this much event time.")
     band_thresholds: tuple[float, float, float] = Field((25.0, 50.0, 80.0), description="Risk at which medium, high and critical begin.")
     hysteresis: float = Field(0.8, gt=0, le=1, description="A band is left when risk falls below threshold × hysteresis.")
+    family_cap: float = Field(30.0, gt=0, description="Most risk one kind of evidence can add; high takes two kinds.")
 
     @classmethod
     def settings_customise_sources(
@@ -76,7 +77,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def detector(self) -> DetectorConfig:
-        return DetectorConfig(self.half_life_hours, self.band_thresholds, self.hysteresis)
+        return DetectorConfig(self.half_life_hours, self.band_thresholds, self.hysteresis, self.family_cap)
 
     @property
     def web_url(self) -> str:

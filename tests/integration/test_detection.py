@@ -45,6 +45,7 @@ def test_insider_reading_customers_without_tickets_at_night_raises_an_alert(make
         worker.send("tickets", ticket, key=ticket["ticket_id"])
     worker.flush()
     wait_for(lambda: health(worker).get("tickets_booked") == len(tickets), what="tickets booked")
+    wait_for(lambda: health(worker).get("directory_users") == 1, what="the directory entry")
     for e in events:
         worker.send("events", e, key="ann")
     worker.flush()

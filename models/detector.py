@@ -60,6 +60,7 @@ class Assessment:
     signals: list[Signal] = field(default_factory=list)
     alert: Alert | None = None
     events_seen: int = 0
+    unjustified: bool = False  # a customer record touched with no ticket of theirs assigned
 
 
 class HourProfile:
@@ -139,7 +140,8 @@ class UserDetector:
             top = self.ledger.top(event.ts)
             alert = Alert(band=band, previous=BANDS[previous], risk=round(risk, 2),
                           reasons=[r for _, _, r, _ in top], techniques=sorted({t for *_, t in top if t}))
-        return Assessment(score, round(risk, 2), band, signals, alert, self.events)
+        return Assessment(score, round(risk, 2), band, signals, alert, self.events,
+                          self.signals["unjustified"].last_unjustified)
 
     def _modifier(self, profile: Profile, ts: float) -> tuple[float, str]:
         """Directory context that makes the same behaviour riskier."""

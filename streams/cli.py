@@ -22,6 +22,10 @@ from streams.settings import Settings
 app = typer.Typer(help="Vigil: catch insiders while they act.", no_args_is_help=True, pretty_exceptions_enable=False)
 kafka_app = typer.Typer(help="The local Apache Kafka broker (KRaft, one node, 127.0.0.1).", no_args_is_help=True)
 app.add_typer(kafka_app, name="kafka")
+db_app = typer.Typer(help="Vigil's ClickHouse schema: versioned migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+report_app = typer.Typer(help="Reports for investigations.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 console = Console()
 err = Console(stderr=True)
 
@@ -30,6 +34,7 @@ class Format(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
+    parquet = "parquet"
 
 
 def friendly(fn):
@@ -37,10 +42,13 @@ def friendly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from clickhouse_connect.driver.exceptions import DatabaseError
         from kafka.errors import KafkaTimeoutError
 
         from streams.clickhouse import QueryRejected
         from streams.demo import DemoError
+        from streams.hunting import QueryParameterError
+        from streams.schema import SchemaError
         from streams.local_kafka import KafkaSetupError
         from streams.query import WorkerUnreachable
 
@@ -52,8 +60,11 @@ def friendly(fn):
         except KafkaTimeoutError:
             fail("no Kafka broker answers at the bootstrap address; start one with `vigil kafka start` "
                  "or set VIGIL_KAFKA_BOOTSTRAP")
-        except (KafkaSetupError, QueryRejected, WorkerUnreachable, DemoError, FileNotFoundError) as e:
+        except (KafkaSetupError, QueryRejected, WorkerUnreachable, DemoError, QueryParameterError, SchemaError,
+                FileNotFoundError) as e:
             fail(str(e))
+        except DatabaseError as e:
+            fail(f"ClickHouse refused: {str(e).splitlines()[0][:500]}")
 
     return wrapper
 
@@ -156,7 +167,7 @@ def worker(loglevel: str = typer.Option("warning", help="Faust log level.")) -> 
     pid_file.write_text(str(os.getpid()))
     atexit.register(pid_file.unlink, missing_ok=True)
     store = ClickHouseStore(settings.dsn)
-    store.migrate()
+    store.migrate(settings.clickhouse_cluster, settings.retention_days)
     create_topics(settings)
     err.print(f"vigil worker: {settings.kafka_bootstrap} → {settings.topic('events')} → ClickHouse "
               f"({_masked_dsn(settings)}); web API on {settings.web_url}", highlight=False)
@@ -171,28 +182,134 @@ def _masked_dsn(settings: Settings) -> str:
 @app.command()
 @friendly
 def query(
-    sql: str = typer.Argument(..., help="One read-only SQL statement."),
+    sql: Optional[str] = typer.Argument(None, help="One read-only SQL statement."),
+    saved: Optional[str] = typer.Option(None, "--saved", "-s", help="Run a saved hunting query by name."),
+    param: list[str] = typer.Option([], "--param", "-p", help="name=value for a saved query (repeatable)."),
+    list_saved: bool = typer.Option(False, "--list", help="List the saved hunting queries and their parameters."),
     format: Format = typer.Option(Format.table, "--format", "-f"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of the terminal."),
 ) -> None:
-    """Run read-only SQL against Vigil's ClickHouse (through the worker while it owns the embedded store)."""
-    from streams.query import run_query
+    """Read-only SQL or a saved hunting query on Vigil's ClickHouse (through the worker while it owns the embedded store)."""
+    from streams import hunting
 
-    print_result(run_query(Settings(), sql), format)
+    if list_saved:
+        table = Table("name", "answers", "parameters", title="Saved hunting queries", show_lines=True)
+        for q in hunting.library().values():
+            table.add_row(q.name, q.description, "\n".join(f"{p.name} {p.type}" + (f" = {p.default}" if p.default else "")
+                                                            for p in q.parameters))
+        console.print(table)
+        return
+    if (sql is None) == (saved is None):
+        fail("give either SQL or --saved NAME (see `vigil query --list`)")
+    parameters = None
+    if saved is not None:
+        query = hunting.saved(saved)
+        sql, parameters = query.sql, query.bind(hunting.parse_params(param))
+    elif param:
+        fail("--param goes with --saved; in your own SQL write the values, or use {name:Type} with a saved query")
+    emit(Settings(), sql, parameters, format, output)
 
 
-def print_result(result, format: Format) -> None:
+def emit(settings: Settings, sql: str, parameters: dict | None, format: Format, output: Path | None):
+    """Run the query and write it in `format` to `output` or the terminal; return the result (None for parquet)."""
+    from streams.query import run_query, run_query_raw
+
+    if format is Format.parquet:
+        if output is None:
+            fail("--format parquet writes a file: add --output FILE.parquet")
+        output.write_bytes(run_query_raw(settings, sql, parameters, "Parquet"))
+        err.print(f"wrote {output}")
+        return None
+    result = run_query(settings, sql, parameters)
+    if output is None:
+        print_result(result, format)
+    else:
+        with open(output, "w", newline="") as f:
+            print_result(result, format, f)
+        err.print(f"wrote {len(result.rows)} row(s) to {output}")
+    return result
+
+
+def print_result(result, format: Format, out=None) -> None:
+    out = out or sys.stdout
     if format is Format.json:
-        sys.stdout.write(orjson.dumps([dict(zip(result.columns, r)) for r in result.rows], default=str).decode() + "\n")
+        out.write(orjson.dumps([dict(zip(result.columns, r)) for r in result.rows], default=str).decode() + "\n")
     elif format is Format.csv:
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(out)
         writer.writerow(result.columns)
         writer.writerows(result.rows)
     else:
         table = Table(*result.columns)
         for row in result.rows:
             table.add_row(*("" if v is None else str(v) for v in row))
-        console.print(table)
-        console.print(f"{len(result.rows)} row(s)", style="dim")
+        Console(file=out).print(table) if out is not sys.stdout else console.print(table)
+        err.print(f"{len(result.rows)} row(s)", style="dim")
+
+
+@report_app.command("breach")
+@friendly
+def report_breach(
+    user: str = typer.Argument(..., help="The user whose access to report."),
+    since: str = typer.Option("2000-01-01", help="From (date or ISO-8601 time, UTC when no zone)."),
+    until: str = typer.Option("2100-01-01", help="Until (exclusive)."),
+    format: Format = typer.Option(Format.csv, "--format", "-f"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The notification list goes here."),
+) -> None:
+    """Which customers must we warn? Every customer whose records USER touched: how, when, how often."""
+    from streams import hunting
+    from streams.query import run_query
+
+    settings = Settings()
+    window = {"user": user, "since": since, "until": until}
+    touched = hunting.saved("customers-touched-by")
+    bulk = hunting.saved("unattributed-bulk")
+    result = emit(settings, touched.sql, touched.bind(window), format, output)
+    unattributed = run_query(settings, bulk.sql, bulk.bind(window))
+    if result is None:  # parquet: count for the summary
+        result = run_query(settings, touched.sql, touched.bind(window))
+    rows = [dict(zip(result.columns, r)) for r in result.rows]
+    summary = Table("", "", title=f"Breach report: {user}", show_header=False)
+    summary.add_row("customers touched", f"{len(rows):,}")
+    summary.add_row("  viewed / updated", f"{sum(r['views'] > 0 for r in rows):,} / {sum(r['updates'] > 0 for r in rows):,}")
+    summary.add_row("  exported by name", f"{sum(r['exports'] > 0 for r in rows):,}")
+    summary.add_row("  touched without a ticket", f"{sum(r['without_ticket'] > 0 for r in rows):,}")
+    if rows:
+        summary.add_row("first / last access", f"{min(r['first'] for r in rows)} / {max(r['last'] for r in rows)}")
+    for action, resource, times, records, *_ in unattributed.rows:
+        summary.add_row(f"[yellow]not itemised[/]: {action} on {resource}",
+                        f"{times:,} time(s), {records:,} records — the source names no customers; ask its owner")
+    err.print(summary)
+
+
+# -- schema -------------------------------------------------------------------------
+@db_app.command("migrate")
+@friendly
+def db_migrate() -> None:
+    """Apply pending ClickHouse migrations (safe to repeat)."""
+    settings = Settings()
+    applied = _store(settings).migrate(settings.clickhouse_cluster, settings.retention_days)
+    console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+
+
+@db_app.command("status")
+@friendly
+def db_status() -> None:
+    """List migrations: applied (when) or pending."""
+    settings = Settings()
+    store = _store(settings)
+    table = Table("version", "migration", "state", "applied at", title=f"schema of {settings.masked()['clickhouse_dsn']}")
+    for s in store.schema(settings.clickhouse_cluster, settings.retention_days).status():
+        table.add_row(str(s.migration.version), s.migration.name, s.state, str(s.applied_at or ""))
+    console.print(table)
+
+
+def _store(settings: Settings):
+    from streams.clickhouse import ClickHouseStore
+    from streams.query import worker_pid
+
+    if settings.embedded_clickhouse and (pid := worker_pid(settings)):
+        fail(f"worker pid {pid} owns the embedded store (it migrates when it starts); stop it to run db commands")
+    return ClickHouseStore(settings.dsn)
 
 
 # -- sources ------------------------------------------------------------------------

@@ -11,13 +11,11 @@ from typing import Any
 import clickhouse_connect
 import sqlparse
 
-from streams.settings import INFRA_DIR
-
-DDL_DIR = INFRA_DIR / "clickhouse"
+from streams.schema import Layout, Schema
 
 SCORED_COLUMNS = (
     "event_id", "ts", "user", "action", "outcome", "resource", "record_id", "records", "bytes", "ticket_id",
-    "src_ip", "device", "app", "geo", "attrs", "score", "risk", "band", "signals", "reasons", "user_events",
+    "unjustified", "src_ip", "device", "app", "geo", "attrs", "score", "risk", "band", "signals", "reasons", "user_events",
     "src_partition", "src_offset",
 )
 ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "techniques", "event_id")
@@ -70,17 +68,13 @@ class ClickHouseStore:
         self._client = self._reader = None
 
     # -- schema ------------------------------------------------------------------
-    def migrate(self) -> list[str]:
-        """Apply infra/clickhouse/*.sql in order. Every statement is IF NOT EXISTS: safe to repeat."""
-        applied = []
+    def schema(self, cluster: str | None = None, retention_days: int = 400) -> Schema:
+        return Schema(self.client, Layout(self.database, cluster, retention_days))
+
+    def migrate(self, cluster: str | None = None, retention_days: int = 400) -> list[str]:
+        """Apply pending migrations (see streams/schema.py); safe to repeat."""
         with self._lock:
-            self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
-            for path in sorted(DDL_DIR.glob("*.sql")):
-                for statement in sqlparse.split(path.read_text().replace("{db}", self.database)):
-                    if statement.strip().rstrip(";"):
-                        self.client.command(statement.rstrip(";"))
-                applied.append(path.name)
-        return applied
+            return self.schema(cluster, retention_days).migrate()
 
     # -- writes ------------------------------------------------------------------
     def insert_scored(self, records: list[dict]) -> int:
@@ -114,12 +108,20 @@ class ClickHouseStore:
     # -- reads -------------------------------------------------------------------
     def query_readonly(self, sql: str, parameters: dict | None = None) -> QueryResult:
         """Run one read-only statement. DDL, DML, table functions and setting changes are refused."""
+        result = self._read(lambda statement: self.reader.query(statement, parameters=parameters), sql)
+        return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
+
+    def query_readonly_raw(self, sql: str, parameters: dict | None = None, fmt: str = "Parquet") -> bytes:
+        """The same read-only statement, answered in one of ClickHouse's output formats (Parquet, CSV, …)."""
+        return self._read(lambda statement: self.reader.raw_query(statement, parameters=parameters, fmt=fmt), sql)
+
+    def _read(self, run, sql: str):
         statements = [s for s in sqlparse.split(sql) if s.strip().rstrip(";").strip()]
         if len(statements) != 1:
             raise QueryRejected(f"expected exactly one SQL statement, got {len(statements)}")
         with self._lock:
             try:
-                result = self.reader.query(statements[0].rstrip().rstrip(";"), parameters=parameters)
+                return run(statements[0].rstrip().rstrip(";"))
             except Exception as e:  # the engine's own words are the best explanation
                 message = str(e)
                 if "READONLY" in message:
@@ -128,7 +130,6 @@ class ClickHouseStore:
                     raise QueryRejected(f"this store has no Vigil tables yet ({self.dsn.split('?')[0].split('@')[-1]}); "
                                         "run `vigil worker` or `vigil demo` first, or check VIGIL_DATA_DIR") from None
                 raise QueryRejected(message.splitlines()[0][:500]) from None
-        return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
 
 
 def _utc(ts: float) -> datetime:
@@ -138,7 +139,8 @@ def _utc(ts: float) -> datetime:
 def _scored_row(r: dict) -> list:
     return [
         r["event_id"], _utc(r["ts"]), r["user"], r["action"], r["outcome"], r.get("resource") or "",
-        r.get("record_id") or "", r["records"], r.get("bytes"), r.get("ticket_id") or "", r.get("src_ip") or "",
+        r.get("record_id") or "", r["records"], r.get("bytes"), r.get("ticket_id") or "", int(r.get("unjustified", 0)),
+        r.get("src_ip") or "",
         r.get("device") or "", r.get("app") or "", r.get("geo") or "", r.get("attrs_json", "{}"), r["score"],
         r["risk"], r["band"], [s["name"] for s in r["signals"]], [s["reason"] for s in r["signals"]],
         r["user_events"], r["src_partition"], r["src_offset"],

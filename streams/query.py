@@ -37,21 +37,36 @@ def run_query(settings: Settings, sql: str, parameters: dict | None = None) -> Q
         store.close()
 
 
-def query_worker(settings: Settings, sql: str, parameters: dict | None = None, timeout: float = 60) -> QueryResult:
+def run_query_raw(settings: Settings, sql: str, parameters: dict | None, fmt: str) -> bytes:
+    """The same, answered by ClickHouse in output format `fmt` (e.g. Parquet)."""
+    if settings.embedded_clickhouse and worker_pid(settings):
+        return _post(settings, {"sql": sql, "parameters": parameters, "format": fmt})
+    store = ClickHouseStore(settings.dsn)
+    try:
+        return store.query_readonly_raw(sql, parameters, fmt)
+    finally:
+        store.close()
+
+
+def query_worker(settings: Settings, sql: str, parameters: dict | None = None) -> QueryResult:
+    body = orjson.loads(_post(settings, {"sql": sql, "parameters": parameters}))
+    return QueryResult(body["columns"], body["rows"])
+
+
+def _post(settings: Settings, body: dict, timeout: float = 300) -> bytes:
     from streams.app import api_token
 
     request = urllib.request.Request(
         f"{settings.web_url}/query",
-        data=orjson.dumps({"sql": sql, "parameters": parameters}),
+        data=orjson.dumps(body),
         headers={"Authorization": f"Bearer {api_token(settings)}", "Content-Type": "application/json"},
         method="POST",
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = orjson.loads(response.read())
+            return response.read()
     except urllib.error.HTTPError as e:
         detail = orjson.loads(e.read() or b"{}").get("error", e.reason)
         raise QueryRejected(detail) from None
     except (urllib.error.URLError, OSError) as e:
         raise WorkerUnreachable(f"the worker at {settings.web_url} did not answer ({e})") from None
-    return QueryResult(body["columns"], body["rows"])

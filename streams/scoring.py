@@ -139,6 +139,7 @@ def scored_record(access: AccessEvent, assessment: Assessment, message: faust.ty
         "band": assessment.band,
         "signals": [s.to_dict() for s in assessment.signals],
         "user_events": assessment.events_seen,
+        "unjustified": assessment.unjustified,
         "src_partition": message.partition,
         "src_offset": message.offset,
     }

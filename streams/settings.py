@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// (rocksdict) or memory://.")
     # ClickHouse
     clickhouse_dsn: SecretStr | None = Field(None, description="chdb://PATH or http(s)://user:pass@host:8123; default chdb://<data_dir>/clickhouse.")
+    clickhouse_cluster: str | None = Field(None, description="Cluster name for Replicated/Distributed DDL; unset = one node.")
+    retention_days: int = Field(400, ge=1, description="Scored events, alerts and rollups older than this are dropped (TTL).")
     sink_batch_size: int = Field(5000, ge=1, description="Scored events per ClickHouse insert at most.")
     sink_flush_seconds: float = Field(1.0, gt=0, description="Longest wait before a partial batch is written.")
     # Detection

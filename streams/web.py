@@ -13,6 +13,9 @@ from streams.counters import WorkerCounters
 from streams.sink import ClickHouseSink
 
 
+RAW_FORMATS = ("Parquet", "CSVWithNames", "JSONEachRow")
+
+
 def register(app: faust.App, sink: ClickHouseSink, counters: WorkerCounters, token: str) -> None:
     expected = f"Bearer {token}".encode()
 
@@ -39,10 +42,15 @@ def register(app: faust.App, sink: ClickHouseSink, counters: WorkerCounters, tok
                 return json(self, {"error": "missing or wrong bearer token"}, status=401)
             try:
                 body = orjson.loads(await request.read())
-                sql, parameters = body["sql"], body.get("parameters")
+                sql, parameters, fmt = body["sql"], body.get("parameters"), body.get("format")
             except (orjson.JSONDecodeError, KeyError, TypeError):
                 return json(self, {"error": 'expected a JSON body {"sql": "...", "parameters": {...}}'}, status=400)
             try:
+                if fmt is not None:  # a ClickHouse output format, e.g. Parquet: bytes as ClickHouse wrote them
+                    if fmt not in RAW_FORMATS:
+                        return json(self, {"error": f"format must be one of {', '.join(RAW_FORMATS)}"}, status=400)
+                    data = await sink.run(sink.store.query_readonly_raw, sql, parameters, fmt)
+                    return self.bytes(data, content_type="application/octet-stream")
                 result = await sink.run(sink.store.query_readonly, sql, parameters)
             except QueryRejected as e:
                 return json(self, {"error": str(e)}, status=400)

@@ -122,6 +122,10 @@ class Worker:
     def flush(self) -> None:
         self.producer.flush()
 
+    def health(self) -> dict:
+        with urllib.request.urlopen(f"{self.settings.web_url}/health", timeout=5) as response:
+            return orjson.loads(response.read())
+
     def query(self, sql: str, parameters: dict | None = None) -> list[list]:
         return query_worker(self.settings, sql, parameters).rows
 

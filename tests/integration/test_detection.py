@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import urllib.request
-
 import orjson
 import pytest
 
@@ -44,8 +42,8 @@ def test_insider_reading_customers_without_tickets_at_night_raises_an_alert(make
     for ticket in tickets:
         worker.send("tickets", ticket, key=ticket["ticket_id"])
     worker.flush()
-    wait_for(lambda: health(worker).get("tickets_booked") == len(tickets), what="tickets booked")
-    wait_for(lambda: health(worker).get("directory_users") == 1, what="the directory entry")
+    wait_for(lambda: worker.health().get("tickets_booked") == len(tickets), what="tickets booked")
+    wait_for(lambda: worker.health().get("directory_users") == 1, what="the directory entry")
     for e in events:
         worker.send("events", e, key="ann")
     worker.flush()
@@ -60,8 +58,3 @@ def test_insider_reading_customers_without_tickets_at_night_raises_an_alert(make
     # ...and it is stored for the analysts.
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.alerts WHERE band IN ('high', 'critical')"),
              what="the alert in ClickHouse")
-
-
-def health(worker) -> dict:
-    with urllib.request.urlopen(f"{worker.settings.web_url}/health", timeout=5) as response:
-        return orjson.loads(response.read())

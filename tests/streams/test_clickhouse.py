@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from streams.clickhouse import ClickHouseStore, QueryRejected
+from streams.clickhouse import QueryRejected
+from tests.streams.conftest import scored_row as scored
 
 
-def scored(event_id: str, user: str = "ann", ts: float = 1793613600.0) -> dict:
-    return {"event_id": event_id, "ts": ts, "user": user, "action": "record.view", "outcome": "success",
-            "resource": "crm.customers", "record_id": "C1", "records": 1, "bytes": None, "attrs_json": "{}",
-            "score": 0.0, "risk": 0.0, "band": "low", "signals": [], "user_events": 1, "src_partition": 0,
-            "src_offset": 0}
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    s = ClickHouseStore(f"chdb://{tmp_path_factory.mktemp('ch')}")
-    s.migrate()
-    yield s
-    s.close()
-
-
-def test_migrations_are_idempotent(store):
-    tables = lambda: store.query_readonly("SELECT name FROM system.tables WHERE database = 'vigil' ORDER BY name").rows
+def test_migrations_run_twice_without_change(store):
+    tables = lambda: store.query_readonly("SELECT name, create_table_query FROM system.tables "  # noqa: E731
+                                          "WHERE database = 'vigil' ORDER BY name").rows
     before = tables()
-    assert store.migrate() == ["001_scored_events.sql", "002_alerts.sql"]
-    assert tables() == before == [["alerts"], ["scored_events"]]
+    assert store.migrate() == []
+    assert tables() == before
+    assert [name for name, _ in before] == [
+        "actions", "alerts", "customer_access", "customer_access_mv", "feedback", "schema_migrations",
+        "scored_events", "user_hourly", "user_hourly_mv"]
 
 
 def test_redelivered_rows_are_not_stored_twice(store):

@@ -48,6 +48,7 @@ class Alert:
     risk: float
     reasons: list[str]
     techniques: list[str]
+    families: list[str] = field(default_factory=list)  # the evidence behind the reasons, for analyst feedback
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,9 @@ class UserDetector:
         self.bands.level = state.get("band", 0)
         self.events = state.get("events", 0)
         self.hour = HourProfile().restore(state.get("hour"))
+        # Analyst feedback: families judged benign, until when (event time); pinned at critical.
+        self.suppressed: dict[str, float] = state.get("suppressed", {})
+        self.pinned: bool = state.get("pinned", False)
 
     def observe(self, event: AccessEvent, ctx: Context) -> Assessment:
         if self.events == 0:
@@ -130,8 +134,12 @@ class UserDetector:
 
         modifier, why = self._modifier(ctx.profile, event.ts) if signals else (1.0, "")
         for s in signals:
+            if self.suppressed.get(s.family, 0.0) > event.ts:
+                continue  # an analyst judged this kind of evidence benign for this user
             self.ledger.add(s.family, s.points * modifier, event.ts, s.reason + why, s.technique)
         risk = self.ledger.get(event.ts)
+        if self.pinned:
+            risk = max(risk, self.config.band_thresholds[-1])
         score = round(sum(s.points for s in signals) * modifier, 2)
         previous = self.bands.level
         band = self.bands.update(risk)
@@ -139,9 +147,32 @@ class UserDetector:
         if self.bands.level > previous:
             top = self.ledger.top(event.ts)
             alert = Alert(band=band, previous=BANDS[previous], risk=round(risk, 2),
-                          reasons=[r for _, _, r, _ in top], techniques=sorted({t for *_, t in top if t}))
+                          reasons=[r for _, _, r, _ in top], techniques=sorted({t for *_, t in top if t}),
+                          families=[f for f, *_ in top])
         return Assessment(score, round(risk, 2), band, signals, alert, self.events,
                           self.signals["unjustified"].last_unjustified)
+
+    def apply_verdict(self, verdict: str, families: list[str], ts: float, suppress_for: float) -> None:
+        """An analyst's verdict on an alert raised at event time `ts`.
+
+        ``benign``: the alert's evidence families stop counting for this user
+        until ``ts + suppress_for`` and their points are dropped now, so the
+        same behaviour raises no repeat alert; the baselines keep learning.
+        ``malicious``: the user stays critical until ``clear``.
+        """
+        if verdict == "benign":
+            for family in families:
+                self.suppressed[family] = max(self.suppressed.get(family, 0.0), ts + suppress_for)
+                self.ledger.families.pop(family, None)
+            self.bands.level = 0
+            self.bands.update(self.ledger.get(ts))
+        elif verdict == "malicious":
+            self.pinned = True
+            self.bands.level = len(BANDS) - 1
+        elif verdict == "clear":
+            self.pinned = False
+        else:
+            raise ValueError(f"verdict must be benign, malicious or clear; got {verdict!r}")
 
     def _modifier(self, profile: Profile, ts: float) -> tuple[float, str]:
         """Directory context that makes the same behaviour riskier."""
@@ -201,4 +232,10 @@ class UserDetector:
             "band": self.bands.level,
             "events": self.events,
             "hour": self.hour.state(),
+            "suppressed": {f: until for f, until in self.suppressed.items() if until > self.ledger_ts()},
+            "pinned": self.pinned,
         }
+
+    def ledger_ts(self) -> float:
+        """Event time of the latest evidence (suppressions that ended before it are dropped from the state)."""
+        return max((e[1] for e in self.ledger.families.values()), default=0.0)

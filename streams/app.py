@@ -6,7 +6,7 @@ import secrets
 
 import faust
 
-from streams import scoring, sink, web
+from streams import response, scoring, sink, web
 from streams.clickhouse import ClickHouseStore
 from streams.counters import WorkerCounters
 from streams.directory import Directory
@@ -39,7 +39,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
-            partitions=settings.partitions,
+            partitions=t.partitions or settings.partitions,
         )
         for t in TOPICS
     }
@@ -47,6 +47,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     directory = Directory(settings.kafka_bootstrap, settings.topic("directory"), counters)
     app.task(directory.follow)
     scoring.register(app, settings, topics, directory, counters)
+    response.register(app, settings, topics, counters)
     clickhouse = sink.ClickHouseSink(store, counters)
     sink.register(app, settings, topics, clickhouse)
     web.register(app, clickhouse, counters, api_token(settings))

@@ -47,6 +47,7 @@ def friendly(fn):
 
         from streams.clickhouse import QueryRejected
         from streams.demo import DemoError
+        from streams.feedback import FeedbackError
         from streams.hunting import QueryParameterError
         from streams.schema import SchemaError
         from streams.local_kafka import KafkaSetupError
@@ -61,7 +62,7 @@ def friendly(fn):
             fail("no Kafka broker answers at the bootstrap address; start one with `vigil kafka start` "
                  "or set VIGIL_KAFKA_BOOTSTRAP")
         except (KafkaSetupError, QueryRejected, WorkerUnreachable, DemoError, QueryParameterError, SchemaError,
-                FileNotFoundError) as e:
+                FeedbackError, FileNotFoundError) as e:
             fail(str(e))
         except DatabaseError as e:
             fail(f"ClickHouse refused: {str(e).splitlines()[0][:500]}")
@@ -279,6 +280,68 @@ def report_breach(
         summary.add_row(f"[yellow]not itemised[/]: {action} on {resource}",
                         f"{times:,} time(s), {records:,} records — the source names no customers; ask its owner")
     err.print(summary)
+
+
+# -- response -----------------------------------------------------------------------
+class Verdict(str, Enum):
+    benign = "benign"
+    malicious = "malicious"
+    clear = "clear"
+
+
+@app.command()
+@friendly
+def feedback(
+    alert_id: str = typer.Argument(..., help="The alert (its alert_id)."),
+    verdict: Verdict = typer.Option(..., "--verdict", help="benign: silence this evidence for the user; "
+                                    "malicious: pin the user at critical; clear: unpin."),
+    note: str = typer.Option("", "--note"),
+    analyst: str = typer.Option(os.environ.get("USER", "analyst"), "--analyst"),
+) -> None:
+    """Tell Vigil what an alert was. The worker applies it; ClickHouse keeps it."""
+    from streams.feedback import FIND_ALERT, verdict_record
+    from streams.query import run_query
+    from streams.sources.producer import EventProducer
+
+    settings = Settings()
+    rows = run_query(settings, FIND_ALERT, {"alert_id": alert_id}).rows
+    record = verdict_record(alert_id, rows, verdict.value, analyst, note)
+    with EventProducer(settings) as producer:
+        producer.send("feedback", record["user"], record)
+    console.print(f"{verdict.value} verdict on {alert_id} ({record['user']}) sent")
+
+
+@app.command()
+@friendly
+def reinstate(user: str = typer.Argument(..., help="The user to reactivate at the identity provider.")) -> None:
+    """Reactivate a user that automation suspended (SCIM active=true), and record it."""
+    import asyncio
+    import time as clock
+
+    import aiohttp
+
+    from streams.response import ScimClient
+    from streams.sources.producer import EventProducer
+
+    settings = Settings()
+    if not settings.scim_url:
+        fail("no SCIM endpoint configured: set VIGIL_SCIM_URL (and VIGIL_SCIM_TOKEN)")
+
+    async def run() -> str:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            token = settings.scim_token.get_secret_value() if settings.scim_token else None
+            return await ScimClient(settings.scim_url, token, session).set_active(user, True)
+
+    try:
+        scim_id = asyncio.run(run())
+    except (aiohttp.ClientError, LookupError, OSError) as e:
+        fail(f"could not reinstate {user}: {e}")
+    action = {"action_id": f"reinstate:{user}:{clock.time():.0f}", "ts": clock.time(), "alert_id": "", "user": user,
+              "hook": "scim", "status": "succeeded", "detail": f"SCIM user {scim_id} active=true (reinstated)",
+              "attempt": 1}
+    with EventProducer(settings) as producer:
+        producer.send("actions", user, action)
+    console.print(f"{user} reinstated (SCIM {scim_id})")
 
 
 # -- schema -------------------------------------------------------------------------

@@ -18,7 +18,9 @@ SCORED_COLUMNS = (
     "unjustified", "src_ip", "device", "app", "geo", "attrs", "score", "risk", "band", "signals", "reasons", "user_events",
     "src_partition", "src_offset",
 )
-ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "techniques", "event_id")
+ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "techniques", "families", "event_id")
+ACTION_COLUMNS = ("action_id", "ts", "alert_id", "user", "hook", "status", "detail", "attempt")
+FEEDBACK_COLUMNS = ("feedback_id", "ts", "alert_id", "user", "verdict", "analyst", "note")
 
 
 class QueryRejected(ValueError):
@@ -84,7 +86,17 @@ class ClickHouseStore:
     def insert_alerts(self, records: list[dict]) -> int:
         return self._insert_new("alerts", ALERT_COLUMNS, "alert_id", records, _alert_row)
 
-    def _insert_new(self, table: str, columns: tuple[str, ...], key: str, records: list[dict], to_row) -> int:
+    def insert_actions(self, records: list[dict]) -> int:
+        # One action moves through several statuses: each (action, status) is its own row.
+        keyed = [r | {"row_id": f"{r['action_id']}/{r['status']}/{r['attempt']}"} for r in records]
+        return self._insert_new("actions", ACTION_COLUMNS, "row_id", keyed, _plain_row(ACTION_COLUMNS),
+                                stored_key="concat(action_id, '/', toString(status), '/', toString(attempt))")
+
+    def insert_feedback(self, records: list[dict]) -> int:
+        return self._insert_new("feedback", FEEDBACK_COLUMNS, "feedback_id", records, _plain_row(FEEDBACK_COLUMNS))
+
+    def _insert_new(self, table: str, columns: tuple[str, ...], key: str, records: list[dict], to_row,
+                    stored_key: str | None = None) -> int:
         # At-least-once delivery hands us some records twice: drop those within
         # the batch, then those a previous (possibly half-acknowledged) batch stored.
         unique = {r[key]: r for r in records}
@@ -93,10 +105,11 @@ class ClickHouseStore:
         users = sorted({r["user"] for r in unique.values()})
         since = min(r["ts"] for r in unique.values())
         with self._lock:
+            expression = stored_key or key
             stored = self.client.query(
-                f"SELECT {key} FROM {self.database}.{table} "
+                f"SELECT {expression} FROM {self.database}.{table} "
                 "WHERE user IN {users:Array(String)} AND ts >= {since:DateTime64(3)} AND "
-                f"{key} IN {{keys:Array(String)}}",
+                f"{expression} IN {{keys:Array(String)}}",
                 parameters={"users": users, "since": _utc(since), "keys": list(unique)},
             ).result_rows
             for (k,) in stored:
@@ -147,6 +160,12 @@ def _scored_row(r: dict) -> list:
     ]
 
 
+def _plain_row(columns: tuple[str, ...]):
+    def row(r: dict) -> list:
+        return [_utc(r[c]) if c == "ts" else r.get(c, "") for c in columns]
+    return row
+
+
 def _alert_row(r: dict) -> list:
     return [r["alert_id"], _utc(r["ts"]), r["user"], r["band"], r["previous"], r["risk"], r["reasons"],
-            r.get("techniques", []), r["event_id"]]
+            r.get("techniques", []), r.get("families", []), r["event_id"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -12,8 +12,10 @@ class WorkerCounters:
     dead_letters: int = 0
     stored: int = 0
     tickets_booked: int = 0
+    feedback_applied: int = 0
     directory_users: int = 0
     directory_rejected: int = 0
+    actions: dict[str, int] = field(default_factory=dict)  # "hook:status" -> count
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)

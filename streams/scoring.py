@@ -88,6 +88,23 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
                 await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
 
+    @app.agent(topics["feedback"], name="apply-feedback")
+    async def apply_feedback(stream: faust.StreamT) -> None:
+        """Analysts' verdicts change the user's detector: benign silences that evidence, malicious pins."""
+        async for event in stream.events():
+            try:
+                verdict = orjson.loads(event.message.value)
+                key = verdict["user"].encode()
+                state = user_state.get(key)
+                detector = UserDetector(detector_config, state and state["detector"])
+                detector.apply_verdict(verdict["verdict"], verdict.get("families", []), verdict["alert_ts"],
+                                       settings.suppress_days * 86400)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as bad:
+                await dead_letter(event.message, f"invalid feedback: {bad}")
+                continue
+            user_state[key] = {"offset": state["offset"] if state else -1, "detector": detector.state()}
+            counters.feedback_applied += 1
+
     @app.agent(topics["tickets"], name="route-tickets")
     async def route_tickets(stream: faust.StreamT) -> None:
         """Tickets arrive keyed by ticket; re-key them by assignee, next to the assignee's events."""
@@ -157,5 +174,6 @@ def alert_record(access: AccessEvent, assessment: Assessment) -> dict:
         "risk": alert.risk,
         "reasons": alert.reasons,
         "techniques": alert.techniques,
+        "families": alert.families,
         "event_id": access.event_id,
     }

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from models import DetectorConfig
@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     retention_days: int = Field(400, ge=1, description="Scored events, alerts and rollups older than this are dropped (TTL).")
     sink_batch_size: int = Field(5000, ge=1, description="Scored events per ClickHouse insert at most.")
     sink_flush_seconds: float = Field(1.0, gt=0, description="Longest wait before a partial batch is written.")
+    # Response
+    respond_at: str = Field("critical", pattern="^(medium|high|critical)$", description="Alerts at or above this band run the hooks.")
+    webhook_url: str | None = Field(None, description="POST each alert here as signed JSON.")
+    webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of the webhook signature.")
+    scim_url: str | None = Field(None, description="SCIM 2.0 base URL of the identity provider, to deactivate users.")
+    scim_token: SecretStr | None = Field(None, description="Bearer token for the SCIM endpoint.")
+    dry_run: bool = Field(False, description="Record what the hooks would do, do nothing.")
+    never_suspend: list[str] = Field(default_factory=list, description="Break-glass accounts automation never touches.")
+    hook_attempts: int = Field(5, ge=1, le=20, description="Tries per hook before the action is dead-lettered.")
+    breaker_max: int = Field(10, ge=1, description="More suspensions than this within breaker_minutes stops automation.")
+    breaker_minutes: float = Field(10.0, gt=0, description="Window of the circuit breaker.")
+    suppress_days: float = Field(7.0, gt=0, description="A benign verdict silences its evidence for this user this long (event time).")
     # Detection
     half_life_hours: float = Field(24.0, gt=0, description="Risk points halve after this much event time.")
     band_thresholds: tuple[float, float, float] = Field((25.0, 50.0, 80.0), description="Risk at which medium, high and critical begin.")
@@ -56,6 +68,12 @@ class Settings(BaseSettings):
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, env_settings: PydanticBaseSettingsSource, **_
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("webhook_url needs webhook_secret: Vigil signs every webhook (set VIGIL_WEBHOOK_SECRET)")
+        return self
 
     @field_validator("data_dir", "kafka_cache")
     @classmethod

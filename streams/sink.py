@@ -60,3 +60,13 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     async def store_alerts(stream: faust.StreamT) -> None:
         async for batch in stream.take(size, within=within):
             await sink.write(sink.store.insert_alerts, [orjson.loads(v) for v in batch])
+
+    @app.agent(topics["actions"], name="store-actions")
+    async def store_actions(stream: faust.StreamT) -> None:
+        async for batch in stream.take(size, within=within):
+            await sink.write(sink.store.insert_actions, [orjson.loads(v) for v in batch])
+
+    @app.agent(topics["feedback"], name="store-feedback")
+    async def store_feedback(stream: faust.StreamT) -> None:
+        async for batch in stream.take(size, within=within):
+            await sink.write(sink.store.insert_feedback, [orjson.loads(v) for v in batch])

@@ -12,6 +12,7 @@ class TopicSpec:
     name: str  # short name; the full name is <prefix>.<name>
     what: str
     compacted: bool = False
+    partitions: int | None = None  # None: settings.partitions
 
 
 TOPICS = (
@@ -22,6 +23,10 @@ TOPICS = (
     TopicSpec("directory", "who each user is (role, team, …), key = user", compacted=True),
     TopicSpec("tickets", "ticket assignments, key = ticket_id", compacted=True),
     TopicSpec("tickets-by-user", "ticket assignments re-keyed by assignee (internal)"),
+    TopicSpec("feedback", "analysts' verdicts on alerts, key = user"),
+    # One partition: one worker decides on automation, so one circuit breaker counts every suspension.
+    TopicSpec("responses", "alerts at or above the response band, in order (internal)", partitions=1),
+    TopicSpec("actions", "what automation did: requested, succeeded, failed, skipped and why"),
 )
 
 
@@ -36,7 +41,7 @@ def create_topics(settings: Settings) -> list[str]:
         wanted = [
             NewTopic(
                 settings.topic(t.name),
-                num_partitions=settings.partitions,
+                num_partitions=t.partitions or settings.partitions,
                 replication_factor=1,
                 topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
             )

@@ -7,6 +7,7 @@ web port, so tests do not see each other's events.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -162,10 +163,11 @@ def make_worker(kafka, tmp_path):
             "VIGIL_PARTITIONS": str(partitions),
             "VIGIL_WEB_PORT": str(free_port()),
             "VIGIL_SINK_FLUSH_SECONDS": "0.3",
-            **{f"VIGIL_{k.upper()}": str(v) for k, v in overrides.items()},
         }
+        env_settings |= {f"VIGIL_{k.upper()}": json.dumps(v) if isinstance(v, list) else str(v) for k, v in overrides.items()}
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")} | env_settings
-        settings = Settings(**{k[6:].lower(): v for k, v in env_settings.items()})
+        settings = Settings(**{k[6:].lower(): v for k, v in env_settings.items() if k[6:].lower() not in overrides},
+                            **overrides)
         create_topics(settings)
         worker = Worker(settings, env, tmp_path / f"{name}.log")
         made.append(worker)

@@ -145,3 +145,25 @@ def test_rhythm_rejects_bad_floors():
 def test_config_validates_bands():
     with pytest.raises(ValueError, match="ascending"):
         DetectorConfig(band_thresholds=(50, 25, 80))
+
+
+def test_benign_verdict_stops_repeat_alerts_for_that_evidence():
+    detector, ctx = trained()
+    first = [a.alert for e in night_reads(day=10) if (a := detector.observe(e, ctx)).alert]
+    assert first and first[-1].band in ("high", "critical")
+    detector.apply_verdict("benign", first[-1].families, ts=MONDAY + 10 * DAY + 3 * 3600, suppress_for=7 * DAY)
+    again = [a.alert for e in night_reads(day=11) if (a := detector.observe(e, ctx)).alert]
+    assert [a for a in again if set(a.families) & set(first[-1].families)] == []
+
+
+def test_malicious_verdict_pins_the_user_at_critical_until_cleared():
+    detector, ctx = trained()
+    detector.apply_verdict("malicious", [], ts=MONDAY + 10 * DAY, suppress_for=0)
+    calm = AccessEvent("calm", MONDAY + 10 * DAY + 10 * 3600, "ann", "record.view", device="laptop-1",
+                       src_ip="10.0.0.1", app="crm-web", resource="crm.customers", record_id="C1")
+    assert detector.observe(calm, ctx).band == "critical"
+    detector.apply_verdict("clear", [], ts=MONDAY + 10 * DAY, suppress_for=0)
+    restored = UserDetector(DetectorConfig(), json.loads(json.dumps(detector.state())))
+    assert not restored.pinned
+    with pytest.raises(ValueError, match="verdict"):
+        detector.apply_verdict("maybe", [], ts=0, suppress_for=0)

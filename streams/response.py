@@ -1,0 +1,191 @@
+"""The response agent: alerts at or above the response band run the hooks, safely.
+
+vigil.alerts → (band ≥ respond_at) → vigil.responses (one partition) → hooks → vigil.actions
+
+- webhook: signed JSON POST (HMAC-SHA256 over timestamp and body) with an idempotency key;
+- SCIM 2.0: ``PATCH /Users/{id}`` setting ``active`` to false (RFC 7644);
+- safety: dry-run, a never-suspend allowlist, and a circuit breaker that stops suspensions when
+  there are too many in a short time (a model bug must not lock out the company).
+
+Every step goes to vigil.actions: requested, succeeded, failed, skipped, with why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+from collections import deque
+
+import aiohttp
+import faust
+import orjson
+
+from models.risk import BANDS
+from streams.counters import WorkerCounters
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+SYSTEM_USER = "vigil-automation"
+
+
+def sign(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The webhook signature: ``sha256=`` + HMAC-SHA256 of ``timestamp + "." + body``.
+
+    Examples
+    --------
+    >>> sign(b"k", "1700000000", b'{"a":1}').startswith("sha256=")
+    True
+
+    """
+    return "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+class CircuitBreaker:
+    """Opens when more than `limit` suspensions happen within `window` seconds (wall clock).
+
+    Examples
+    --------
+    >>> breaker = CircuitBreaker(limit=2, window=60)
+    >>> [breaker.allow(now) for now in (0, 1, 2, 3)]
+    [True, True, False, False]
+    >>> breaker.allow(100)  # stays open: a person has to look
+    False
+
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.recent: deque[float] = deque()
+        self.open = False
+        self.announced = False
+
+    def allow(self, now: float) -> bool:
+        if self.open:
+            return False
+        while self.recent and self.recent[0] < now - self.window:
+            self.recent.popleft()
+        if len(self.recent) >= self.limit:
+            self.open = True
+            return False
+        self.recent.append(now)
+        return True
+
+
+class ScimClient:
+    """Just enough SCIM 2.0 to find a user by userName and set ``active``."""
+
+    def __init__(self, base_url: str, token: str | None, session: aiohttp.ClientSession) -> None:
+        self.base = base_url.rstrip("/")
+        self.headers = {"Content-Type": "application/scim+json", **({"Authorization": f"Bearer {token}"} if token else {})}
+        self.session = session
+
+    async def set_active(self, user: str, active: bool) -> str:
+        async with self.session.get(f"{self.base}/Users", params={"filter": f'userName eq "{_scim_quote(user)}"'},
+                                    headers=self.headers) as response:
+            response.raise_for_status()
+            found = (await response.json(content_type=None)).get("Resources", [])
+        if not found:
+            raise LookupError(f"no SCIM user with userName {user!r}")
+        scim_id = found[0]["id"]
+        patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                 "Operations": [{"op": "replace", "path": "active", "value": active}]}
+        async with self.session.patch(f"{self.base}/Users/{scim_id}", data=orjson.dumps(patch),
+                                      headers=self.headers) as response:
+            response.raise_for_status()
+        return scim_id
+
+
+def _scim_quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], counters: WorkerCounters) -> None:
+    threshold = BANDS.index(settings.respond_at)
+    breaker = CircuitBreaker(settings.breaker_max, settings.breaker_minutes * 60)
+    secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+    scim_token = settings.scim_token.get_secret_value() if settings.scim_token else None
+    allowlist = set(settings.never_suspend)
+
+    @app.agent(topics["alerts"], name="route-responses")
+    async def route_responses(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            alert = orjson.loads(event.message.value)
+            if alert["user"] != SYSTEM_USER and BANDS.index(alert["band"]) >= threshold:
+                await topics["responses"].send(key=event.message.key, value=event.message.value)
+
+    async def record(alert: dict, hook: str, status: str, detail: str, attempt: int = 0) -> None:
+        counters.actions[f"{hook}:{status}"] = counters.actions.get(f"{hook}:{status}", 0) + 1
+        action = {"action_id": f"{alert['alert_id']}:{hook}", "ts": time.time(), "alert_id": alert["alert_id"],
+                  "user": alert["user"], "hook": hook, "status": status, "detail": detail, "attempt": attempt}
+        await topics["actions"].send(key=alert["user"].encode(), value=orjson.dumps(action))
+
+    async def system_alert(reason: str) -> None:
+        now = time.time()
+        await topics["alerts"].send(key=SYSTEM_USER.encode(), value=orjson.dumps({
+            "alert_id": f"automation:{now:.3f}", "ts": now, "user": SYSTEM_USER, "band": "critical",
+            "previous": "low", "risk": 100.0, "reasons": [reason], "techniques": [], "families": ["automation"],
+            "event_id": ""}))
+
+    async def attempt(alert: dict, hook: str, call) -> None:
+        """Run `call` with retries and exponential backoff; dead-letter it when every try failed."""
+        await record(alert, hook, "requested", "")
+        error = ""
+        for n in range(1, settings.hook_attempts + 1):
+            try:
+                detail = await call()
+                await record(alert, hook, "succeeded", detail, n)
+                return
+            except (aiohttp.ClientError, asyncio.TimeoutError, LookupError, OSError) as e:
+                error = f"{type(e).__name__}: {e}"
+                await record(alert, hook, "failed", error, n)
+                if n < settings.hook_attempts:
+                    await asyncio.sleep(min(0.25 * 2 ** (n - 1), 10.0))
+        reason = f"{hook} failed {settings.hook_attempts} times for alert {alert['alert_id']}: {error}"
+        await topics["deadletter"].send(key=alert["user"].encode(), value=orjson.dumps(alert),
+                                        headers={"vigil.reason": reason.encode(), "vigil.source": b"response"})
+        await system_alert(reason)
+
+    @app.agent(topics["responses"], name="respond")
+    async def respond(stream: faust.StreamT) -> None:
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            scim = ScimClient(settings.scim_url, scim_token, session) if settings.scim_url else None
+            async for event in stream.events():
+                alert = orjson.loads(event.message.value)
+                if settings.webhook_url:
+                    if settings.dry_run:
+                        await record(alert, "webhook", "skipped", "dry-run")
+                    else:
+                        await attempt(alert, "webhook", lambda: post_webhook(session, alert))
+                if scim is None:
+                    continue
+                user = alert["user"]
+                if user in allowlist:
+                    await record(alert, "scim", "skipped", "never-suspend allowlist")
+                elif settings.dry_run:
+                    await record(alert, "scim", "skipped", "dry-run: would deactivate")
+                elif not breaker.allow(time.time()):
+                    await record(alert, "scim", "skipped", "circuit breaker open")
+                    if not breaker.announced:
+                        breaker.announced = True
+                        await system_alert(f"automation stopped: more than {settings.breaker_max} suspensions in "
+                                           f"{settings.breaker_minutes:g} min; review, then restart the worker")
+                else:
+                    await attempt(alert, "scim", lambda: deactivate(scim, user))
+
+    async def post_webhook(session: aiohttp.ClientSession, alert: dict) -> str:
+        body = orjson.dumps(alert)
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "Idempotency-Key": alert["alert_id"],
+                   "X-Vigil-Timestamp": stamp, "X-Vigil-Signature": sign(secret, stamp, body)}
+        async with session.post(settings.webhook_url, data=body, headers=headers) as response:
+            response.raise_for_status()
+            return f"HTTP {response.status}"
+
+    async def deactivate(scim: ScimClient, user: str) -> str:
+        scim_id = await scim.set_active(user, False)
+        return f"SCIM user {scim_id} active=false"

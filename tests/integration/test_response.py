@@ -1,0 +1,159 @@
+"""Automation on real peers: a real SCIM 2.0 server (scim2-server) and a webhook receiver, both on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
+import pytest
+
+from tests.integration.conftest import free_port, wait_for
+from tests.integration.scenarios import night_reads, train
+
+pytestmark = pytest.mark.integration
+SCIM_TOKEN = "scim-test-token"
+WEBHOOK_SECRET = "webhook-test-secret"
+
+
+class Scim:
+    """A scim2-server process: create users, read whether they are active."""
+
+    def __init__(self, port: int, process: subprocess.Popen) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = process
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(self.url + path, method=method, data=orjson.dumps(body) if body else None,
+                                         headers={"Authorization": f"Bearer {SCIM_TOKEN}",
+                                                  "Content-Type": "application/scim+json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            data = response.read()
+        return orjson.loads(data) if data else {}
+
+    def create(self, user: str) -> None:
+        self.call("POST", "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user,
+                                     "active": True})
+
+    def active(self, user: str) -> bool:
+        from urllib.parse import quote
+
+        query = quote('userName eq "%s"' % user)
+        found = self.call("GET", f"/Users?filter={query}")["Resources"]
+        return found[0]["active"]
+
+
+@pytest.fixture
+def scim():
+    port = free_port()
+    server = shutil.which("scim2-server") or str(__import__("pathlib").Path(sys.executable).with_name("scim2-server"))
+    process = subprocess.Popen([server, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", SCIM_TOKEN],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    s = Scim(port, process)
+    wait_for(lambda: _answers(s), timeout=30, what="the SCIM server")
+    yield s
+    process.terminate()
+    process.wait(10)
+
+
+def _answers(s: Scim) -> bool:
+    try:
+        s.call("GET", "/ServiceProviderConfig")
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def webhook():
+    """A webhook receiver that keeps every request and whether its signature was right."""
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            stamp = self.headers["X-Vigil-Timestamp"]
+            expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            received.append({"alert": json.loads(body), "signed": hmac.compare_digest(expected, self.headers["X-Vigil-Signature"]),
+                             "idempotency_key": self.headers["Idempotency-Key"], "at": time.monotonic()})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_alert_deactivates_the_user_on_the_scim_server(make_worker, scim, webhook, record_property):
+    url, received = webhook
+    worker = make_worker(respond_at="high", scim_url=scim.url, scim_token=SCIM_TOKEN, webhook_url=url,
+                         webhook_secret=WEBHOOK_SECRET).start()
+    scim.create("ann")
+    train(worker, ["ann"])
+    assert scim.active("ann")
+
+    produced = time.monotonic()
+    for e in night_reads("ann"):
+        worker.send("events", e, key="ann")
+    worker.flush()
+    wait_for(lambda: not scim.active("ann"), interval=0.05, timeout=60, what="ann deactivated on the SCIM server")
+    elapsed = time.monotonic() - produced
+    record_property("produce_to_deactivation_seconds", round(elapsed, 2))
+    print(f"\nproduce → SCIM deactivation: {elapsed:.2f} s")
+
+    assert received and all(r["signed"] for r in received)
+    assert received[0]["alert"]["user"] == "ann" and received[0]["idempotency_key"] == received[0]["alert"]["alert_id"]
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.actions WHERE hook = 'scim' AND status = 'succeeded'"),
+             what="the SCIM action in ClickHouse")
+
+
+def test_a_burst_of_alerts_trips_the_circuit_breaker(make_worker, scim):
+    worker = make_worker(respond_at="high", scim_url=scim.url, scim_token=SCIM_TOKEN, breaker_max=2,
+                         never_suspend=["breakglass"]).start()
+    users = ["breakglass"] + [f"u{i}" for i in range(5)]
+    for user in users:
+        scim.create(user)
+    for i, user in enumerate(users):  # what a model bug would send: everyone critical at once
+        worker.send("alerts", {"alert_id": f"burst-{i}:critical", "ts": time.time(), "user": user, "band": "critical",
+                               "previous": "low", "risk": 99.0, "reasons": ["test"], "techniques": [], "families": [],
+                               "event_id": f"burst-{i}"}, key=user)
+    worker.flush()
+    actions = lambda: worker.query("SELECT user, status, detail FROM vigil.actions WHERE status != 'requested' "  # noqa: E731
+                                   "ORDER BY user")
+    wait_for(lambda: len(actions()) == len(users), what="one outcome per alert")
+    assert [scim.active(u) for u in users] == [True, False, False, True, True, True]
+    outcomes = {user: (status, detail) for user, status, detail in actions()}
+    assert outcomes["breakglass"] == ("skipped", "never-suspend allowlist")
+    assert [outcomes[u][1] for u in ("u2", "u3", "u4")] == ["circuit breaker open"] * 3
+    system = [orjson.loads(m.value) for m in worker.consume("alerts", len(users) + 1)
+              if m.key == b"vigil-automation"]
+    assert system and "automation stopped" in system[0]["reasons"][0] and system[0]["band"] == "critical"
+
+
+def test_a_hook_that_keeps_failing_is_dead_lettered_and_said_in_a_critical_alert(make_worker):
+    closed = f"http://127.0.0.1:{free_port()}/nobody-listens"
+    worker = make_worker(respond_at="high", webhook_url=closed, webhook_secret=WEBHOOK_SECRET, hook_attempts=3).start()
+    worker.send("alerts", {"alert_id": "x:critical", "ts": time.time(), "user": "ann", "band": "critical",
+                           "previous": "low", "risk": 99.0, "reasons": ["test"], "techniques": [], "families": [],
+                           "event_id": "x"}, key="ann")
+    worker.flush()
+    (letter,) = worker.consume("deadletter", 1)
+    assert "webhook failed 3 times" in dict(letter.headers)["vigil.reason"].decode()
+    assert orjson.loads(letter.value)["alert_id"] == "x:critical"  # the action is kept, to replay by hand
+    failed = wait_for(lambda: worker.scalar("SELECT count() FROM vigil.actions WHERE status = 'failed'") == 3 or None,
+                      what="three failed attempts recorded")
+    assert failed

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit kafka-jars clean
+.PHONY: demo test test-unit kafka-jars browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,16 @@ $(STAMP): pyproject.toml
 kafka-jars: $(STAMP)
 	$(BIN)/vigil kafka fetch
 
+## Debian's Chromium for the dashboard's browser test (Playwright drives it; it downloads no browser of its own).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 ## The main job: Kafka 4 + a worker + a simulated organisation, then the riskiest users.
 demo: kafka-jars
 	$(BIN)/vigil demo
 
 ## Every test, the integration tests on a real broker included (started and stopped by the tests).
-test: kafka-jars
+test: kafka-jars browser
 	$(BIN)/pytest
 
 test-unit: $(STAMP)

@@ -6,7 +6,7 @@ import secrets
 
 import faust
 
-from streams import response, scoring, sink, web
+from streams import live, response, scoring, sink, web
 from streams.clickhouse import ClickHouseStore
 from streams.counters import WorkerCounters
 from streams.directory import Directory
@@ -46,11 +46,13 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     counters = WorkerCounters()
     directory = Directory(settings.kafka_bootstrap, settings.topic("directory"), counters)
     app.task(directory.follow)
-    scoring.register(app, settings, topics, directory, counters)
+    board = live.LiveBoard()
+    user_state = scoring.register(app, settings, topics, directory, counters, board)
+    live.register(app, topics, board)
     response.register(app, settings, topics, counters)
     clickhouse = sink.ClickHouseSink(store, counters)
     sink.register(app, settings, topics, clickhouse)
-    web.register(app, clickhouse, counters, api_token(settings))
+    web.register(app, settings, clickhouse, counters, board, user_state, topics, api_token(settings))
     return app
 
 

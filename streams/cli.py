@@ -282,6 +282,44 @@ def report_breach(
     err.print(summary)
 
 
+# -- live ---------------------------------------------------------------------------
+@app.command()
+@friendly
+def watch(
+    interval: float = typer.Option(2.0, min=0.2, help="Seconds between refreshes."),
+    band: str = typer.Option("high", help="Show alerts at this band and above."),
+    once: bool = typer.Option(False, "--once", help="Print one frame and exit (for scripts)."),
+) -> None:
+    """The live leaderboard and alert feed, in the terminal."""
+    import time as clock
+
+    from rich.columns import Columns
+    from rich.live import Live
+
+    from streams.query import get_worker
+
+    settings = Settings()
+    styles = {"low": "green", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
+
+    def frame():
+        board = Table("user", "risk", "band", title="Leaderboard")
+        for row in get_worker(settings, "/api/leaderboard?limit=15"):
+            board.add_row(row["user"], f"{row['risk']:.1f}", f"[{styles[row['band']]}]{row['band']}[/]")
+        alerts = Table("time (UTC)", "user", "band", "why", title=f"Alerts ({band}+)", expand=True)
+        for a in get_worker(settings, f"/api/alerts?band={band}&limit=12"):
+            alerts.add_row(str(a["ts"])[:16], a["user"], f"[{styles[a['band']]}]{a['band']}[/]",
+                           "\n".join(a["reasons"][:2]))
+        return Columns([board, alerts])
+
+    if once:
+        console.print(frame())
+        return
+    with Live(frame(), console=console, refresh_per_second=4, screen=False) as live:
+        while True:
+            clock.sleep(interval)
+            live.update(frame())
+
+
 # -- response -----------------------------------------------------------------------
 class Verdict(str, Enum):
     benign = "benign"

@@ -48,6 +48,21 @@ def run_query_raw(settings: Settings, sql: str, parameters: dict | None, fmt: st
         store.close()
 
 
+def get_worker(settings: Settings, path: str, timeout: float = 10):
+    """GET a JSON resource of the worker's API, with the token."""
+    from streams.app import api_token
+
+    request = urllib.request.Request(f"{settings.web_url}{path}",
+                                     headers={"Authorization": f"Bearer {api_token(settings)}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return orjson.loads(response.read())
+    except urllib.error.HTTPError as e:
+        raise QueryRejected(orjson.loads(e.read() or b"{}").get("error", e.reason)) from None
+    except (urllib.error.URLError, OSError) as e:
+        raise WorkerUnreachable(f"the worker at {settings.web_url} did not answer ({e})") from None
+
+
 def query_worker(settings: Settings, sql: str, parameters: dict | None = None) -> QueryResult:
     body = orjson.loads(_post(settings, {"sql": sql, "parameters": parameters}))
     return QueryResult(body["columns"], body["rows"])

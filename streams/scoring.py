@@ -11,6 +11,7 @@ from models import AccessEvent, Assessment, Context, Population, TicketBook, Use
 from streams.contract import InvalidRecord, parse_event, parse_ticket
 from streams.counters import WorkerCounters
 from streams.directory import Directory
+from streams.live import LiveBoard
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,8 @@ POPULATION_SAVE_EVERY = 500
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
-             counters: WorkerCounters) -> None:
-    """Add the scoring agents and the tables they own to `app`."""
+             counters: WorkerCounters, board: LiveBoard) -> faust.types.TableT:
+    """Add the scoring agents and the tables they own to `app`; return the user-state table."""
     # Tables keyed by user (bytes), co-partitioned with vigil.events: a user's
     # state, tickets and events live in the same partition and move together.
     user_state = app.Table("user-state", partitions=settings.partitions, key_type=bytes,
@@ -75,6 +76,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             user_state[_population_key(message.partition)] = crowd.state()
         await scored.send(key=key, value=orjson.dumps(scored_record(access, assessment, message)))
         counters.scored += 1
+        board.risk(access.user, assessment.risk, assessment.band, access.ts)
         if assessment.alert:
             counters.alerts += 1
             await alerts.send(key=key, value=orjson.dumps(alert_record(access, assessment)))
@@ -125,6 +127,8 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             book.assign(ticket["customer_id"], ticket["opened"], ticket["closed"])
             ticket_books[key] = book.state()
             counters.tickets_booked += 1
+
+    return user_state
 
 
 def _population_key(partition: int) -> bytes:

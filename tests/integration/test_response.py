@@ -120,6 +120,13 @@ def test_alert_deactivates_the_user_on_the_scim_server(make_worker, scim, webhoo
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.actions WHERE hook = 'scim' AND status = 'succeeded'"),
              what="the SCIM action in ClickHouse")
 
+    done = subprocess.run([sys.executable, "-m", "streams.cli", "reinstate", "ann"], env=worker.env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert scim.active("ann")
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.actions WHERE detail LIKE '%reinstated%'"),
+             what="the reinstatement recorded")
+
 
 def test_a_burst_of_alerts_trips_the_circuit_breaker(make_worker, scim):
     worker = make_worker(respond_at="high", scim_url=scim.url, scim_token=SCIM_TOKEN, breaker_max=2,

@@ -1,0 +1,109 @@
+// Vigil's live dashboard. Everything shown is set with textContent: nothing from an event is ever parsed as HTML.
+"use strict";
+
+const state = { token: null, users: new Map(), selected: null };
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const band = (name) => el("span", { class: `band ${name}`, text: name });
+const when = (ts) => new Date(typeof ts === "number" ? ts * 1000 : ts.replace(" ", "T") + "Z").toISOString().slice(0, 16).replace("T", " ");
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), Authorization: `Bearer ${state.token}` } });
+  if (response.status === 401) { sessionStorage.removeItem("vigil-token"); location.reload(); }
+  if (!response.ok) throw new Error((await response.json()).error || response.statusText);
+  return response.json();
+}
+
+function renderLeaderboard() {
+  const rows = [...state.users.values()].sort((a, b) => b.risk - a.risk || a.user.localeCompare(b.user)).slice(0, 20);
+  const body = document.querySelector("#leaderboard tbody");
+  body.replaceChildren(...rows.map((r) => el("tr", { "data-user": r.user, onclick: () => showUser(r.user) },
+    el("td", { text: r.user }), el("td", { text: r.risk.toFixed(1) }), el("td", {}, band(r.band)))));
+}
+
+function alertItem(alert, fresh) {
+  const verdicts = el("div", { class: "verdicts" });
+  if (alert.status && alert.status !== "open") verdicts.append(el("span", { class: "done", text: `verdict: ${alert.status}` }));
+  else for (const verdict of ["benign", "malicious"]) {
+    verdicts.append(el("button", { text: verdict, onclick: async () => {
+      await api("/api/feedback", { method: "POST", body: JSON.stringify({ alert_id: alert.alert_id, verdict, analyst: "dashboard" }) });
+      verdicts.replaceChildren(el("span", { class: "done", text: `verdict: ${verdict}` }));
+    } }));
+  }
+  return el("li", { class: `${alert.band}${fresh ? " fresh" : ""}`, "data-alert": alert.alert_id },
+    el("div", { class: "alert-head" }, band(alert.band),
+      el("span", { class: "alert-user", text: alert.user, onclick: () => showUser(alert.user) }),
+      el("span", { text: `risk ${Number(alert.risk).toFixed(0)}` }), el("span", { class: "alert-time", text: when(alert.ts) })),
+    el("ul", { class: "alert-reasons" }, ...(alert.reasons || []).map((r) => el("li", { text: r }))), verdicts);
+}
+
+async function showUser(user) {
+  state.selected = user;
+  const profile = await api(`/api/users/${encodeURIComponent(user)}`);
+  document.getElementById("user-panel").hidden = false;
+  document.getElementById("user-title").textContent = `${user} — risk over time`;
+  const alerts = profile.alerts.map((a) => ({ x: a.ts, y: a.risk, text: a.band }));
+  const history = profile.history.map((h) => ({ x: h.hour, y: h.risk }));
+  if (profile.now) history.push({ x: when(profile.now.ts), y: profile.now.risk });  // live, ahead of the hourly rollup
+  Plotly.react("chart", [
+    { x: history.map((h) => h.x), y: history.map((h) => h.y), type: "scatter", mode: "lines",
+      line: { shape: "hv", color: "#6fa8dc" }, name: "peak risk per hour" },
+    { x: alerts.map((a) => a.x), y: alerts.map((a) => a.y), text: alerts.map((a) => a.text), type: "scatter",
+      mode: "markers", marker: { size: 11, color: "#d6453d" }, name: "alerts" },
+  ], { paper_bgcolor: "#16212c", plot_bgcolor: "#16212c", font: { color: "#e3e9ef" }, height: 280,
+       margin: { l: 40, r: 10, t: 10, b: 40 }, yaxis: { title: "risk" }, legend: { orientation: "h" } }, { displayModeBar: false });
+  document.getElementById("reasons").replaceChildren(...profile.reasons.map((r) =>
+    el("li", {}, el("span", { text: `${r.reason} ` }), el("span", { class: "technique", text: r.technique ? `(${r.technique})` : "" }))));
+  document.querySelector("#events tbody").replaceChildren(...profile.events.slice(0, 15).map((e) => el("tr", {},
+    el("td", { text: when(e.ts) }), el("td", { text: e.action }), el("td", { text: e.record_id || `${e.records} records` }),
+    el("td", { text: Number(e.score).toFixed(0) }), el("td", { text: Number(e.risk).toFixed(1) }))));
+}
+
+function listen() {
+  const status = document.getElementById("status");
+  const stream = new EventSource(`/api/stream?token=${encodeURIComponent(state.token)}`);
+  stream.onopen = () => { status.textContent = "live"; status.classList.add("live"); };
+  stream.onerror = () => { status.textContent = "reconnecting…"; status.classList.remove("live"); };
+  stream.onmessage = (message) => {
+    const data = JSON.parse(message.data);
+    if (data.type === "risk") { state.users.set(data.user, data); renderLeaderboard(); }
+    if (data.type === "alert") {
+      document.getElementById("alerts").prepend(alertItem(data, true));
+      if (data.user === state.selected) showUser(data.user);
+    }
+  };
+}
+
+async function start() {
+  document.getElementById("main").hidden = false;
+  for (const row of await api("/api/leaderboard?limit=200")) state.users.set(row.user, row);
+  renderLeaderboard();
+  const alerts = await api("/api/alerts?band=medium&limit=50");
+  document.getElementById("alerts").replaceChildren(...alerts.map((a) => alertItem(a, false)));
+  listen();
+}
+
+const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromFragment) { sessionStorage.setItem("vigil-token", fromFragment); history.replaceState(null, "", location.pathname); }
+state.token = sessionStorage.getItem("vigil-token");
+if (state.token) start();
+else {
+  const form = document.getElementById("login");
+  form.hidden = false;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem("vigil-token", document.getElementById("token").value);
+    location.reload();
+  });
+}

@@ -1,0 +1,84 @@
+"""The dashboard in a real browser (Debian's Chromium, driven by Playwright): an alert arrives live, without reload."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from streams.app import api_token
+from tests.integration.conftest import wait_for
+from tests.integration.scenarios import night_reads, train
+
+pytestmark = pytest.mark.integration
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `apt-get install chromium` (.ci/run installs it)")
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+def test_alert_arrives_live_on_the_open_dashboard(make_worker, browser):
+    worker = make_worker().start()
+    train(worker, ["ann", "bob", "cy"], days=8)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{worker.settings.web_url}/dashboard#token={api_token(worker.settings)}")
+    page.wait_for_selector("#leaderboard tbody tr[data-user='ann']")
+    page.wait_for_selector("#status.live")
+    page.evaluate("window.__notReloaded = true")
+
+    for e in night_reads("ann", day=8):
+        worker.send("events", e, key="ann")
+    worker.flush()
+
+    alert = page.wait_for_selector("#alerts li.high[data-alert*='ann-night'], #alerts li.critical[data-alert*='ann-night']",
+                                   timeout=60_000)
+    assert page.evaluate("window.__notReloaded") is True
+    assert "no ticket assigned" in alert.inner_text()
+
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events WHERE event_id LIKE 'ann-night%'") == 60
+             and worker.scalar("SELECT count() FROM vigil.alerts WHERE user = 'ann'") > 0, what="the night stored")
+    page.click("#leaderboard tbody tr[data-user='ann']")
+    page.wait_for_selector("#chart .main-svg")
+    page.wait_for_selector("#reasons li")
+    assert page.locator("#leaderboard tbody tr").count() == 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+
+
+def test_dashboard_api_needs_the_token(make_worker, browser):
+    worker = make_worker().start()
+    page = browser.new_page()
+    response = page.request.get(f"{worker.settings.web_url}/api/leaderboard")
+    assert response.status == 401
+    assert page.request.get(f"{worker.settings.web_url}/dashboard").status == 200  # the shell asks for the token
+
+
+def test_watch_and_metrics_show_the_same_worker(make_worker):
+    import subprocess
+    import sys
+    import urllib.request
+
+    worker = make_worker().start()
+    train(worker, ["ann"], days=3)
+    done = subprocess.run([sys.executable, "-m", "streams.cli", "watch", "--once", "--band", "low"], env=worker.env | {"COLUMNS": "160"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Leaderboard" in done.stdout and "ann" in done.stdout
+
+    request = urllib.request.Request(f"{worker.settings.web_url}/metrics",
+                                     headers={"Authorization": f"Bearer {api_token(worker.settings)}"})
+    metrics = urllib.request.urlopen(request, timeout=10).read().decode()
+    assert "vigil_events_scored_total 96.0" in metrics
+    assert 'vigil_consumer_lag{partition="0"}' in metrics

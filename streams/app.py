@@ -31,6 +31,10 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # Commit often: a restart then replays (and the sink deduplicates) little.
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        # Each event produces three messages (changelog, scored, maybe alert); without a linger
+        # aiokafka sends each as its own request, and socket writes dominate the profile.
+        producer_linger_ms=5,
+        producer_max_batch_size=256 * 1024,
     )
     topics = {
         t.name: app.topic(

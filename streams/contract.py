@@ -61,6 +61,40 @@ def parse_event(raw: bytes | str | dict) -> AccessEvent:
     return AccessEvent(**fields)
 
 
+def decode_message(raw: bytes) -> dict | list:
+    """One event's JSON object, or the list of events of a batch envelope ``{"envelope": 1, "events": [...]}``.
+
+    Vigil's own producers send envelopes of events that share a partition, in
+    order; anyone else may send one event per message. Both are the contract.
+
+    Examples
+    --------
+    >>> decode_message(b'{"envelope": 1, "events": [{"event_id": "e1"}, {"event_id": "e2"}]}')
+    [{'event_id': 'e1'}, {'event_id': 'e2'}]
+    >>> decode_message(b'{"event_id": "e1"}')
+    {'event_id': 'e1'}
+
+    """
+    obj = _object(raw)
+    if "envelope" not in obj:
+        return obj
+    events = obj.get("events")
+    if obj["envelope"] != 1 or not isinstance(events, list):
+        raise InvalidRecord("an envelope is {\"envelope\": 1, \"events\": [...]}")
+    return events
+
+
+def envelope(events: list[dict]) -> bytes:
+    return orjson.dumps({"envelope": 1, "events": events})
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as the Java client) gives `key`."""
+    from kafka.partitioner.default import murmur2
+
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 def parse_directory_entry(raw: bytes | str | dict) -> dict[str, Any]:
     """Validate a directory record (who a user is: role, team, manager, dates, tags)."""
     obj = _object(raw)

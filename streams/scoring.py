@@ -8,7 +8,7 @@ import faust
 import orjson
 
 from models import AccessEvent, Assessment, Context, Population, TicketBook, UserDetector
-from streams.contract import InvalidRecord, parse_event, parse_ticket
+from streams.contract import InvalidRecord, decode_message, parse_event, parse_ticket, partition_for
 from streams.counters import WorkerCounters
 from streams.directory import Directory
 from streams.live import LiveBoard
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 # Saved every so many events of a partition: the population is statistics, so a
 # crash that loses the last few hundred updates changes nothing that matters.
-POPULATION_SAVE_EVERY = 500
+POPULATION_SAVE_EVERY = 2000
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
@@ -33,6 +33,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     detector_config = settings.detector
     events, scored, alerts, deadletter = (topics[n] for n in ("events", "scored", "alerts", "deadletter"))
     populations: dict[int, Population] = {}
+    unsaved: dict[int, int] = {}  # events per partition since its population was last saved
 
     @app.on_partitions_revoked.connect
     async def forget_populations(app, revoked, **kwargs) -> None:
@@ -46,46 +47,74 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             populations[partition] = Population.from_state(saved, seed=partition)
         return populations[partition]
 
-    async def dead_letter(message: faust.types.Message, reason: str) -> None:
+    async def dead_letter(message: faust.types.Message, reason: str, item: object = None, index: int | None = None) -> None:
+        """The raw bytes (or, inside an envelope, the bad item) with the reason and where it came from."""
         counters.dead_letters += 1
-        await deadletter.send(key=message.key, value=message.value, headers={
-            "vigil.reason": reason.encode(),
-            "vigil.source": f"{message.topic}/{message.partition}/{message.offset}".encode(),
-        })
+        source = f"{message.topic}/{message.partition}/{message.offset}" + ("" if index is None else f"#{index}")
+        await deadletter.send(key=message.key, value=message.value if index is None else orjson.dumps(item),
+                              headers={"vigil.reason": reason.encode(), "vigil.source": source.encode()})
 
-    async def score_one(message: faust.types.Message) -> None:
+    async def score_message(message: faust.types.Message) -> None:
         try:
-            access = parse_event(message.value)
+            decoded = decode_message(message.value)
         except InvalidRecord as bad:
             await dead_letter(message, bad.reason)
             return
-        key = access.user.encode()
-        if message.key != key:
-            # Mis-keyed: send it to the partition where the user's state lives; scored there.
-            await events.send(key=key, value=message.value)
-            return
-        state = user_state.get(key)
-        if state is not None and state["offset"] >= message.offset:
-            return  # redelivered after a restart: already counted in this user's state
+        if isinstance(decoded, list):
+            await score_events(message, decoded, enveloped=True)
+        else:
+            await score_events(message, [decoded], enveloped=False)
+
+    async def score_events(message: faust.types.Message, items: list, enveloped: bool) -> None:
+        """Score the events of one message in order; each user's state is read and written once per message."""
+        users: dict[bytes, tuple[UserDetector, Context] | None] = {}
         crowd = population(message.partition)
-        ctx = Context(crowd, directory.profile(key), TicketBook.from_state(ticket_books.get(key)))
-        detector = UserDetector(detector_config, state and state["detector"])
-        assessment = detector.observe(access, ctx)
-        user_state[key] = {"offset": message.offset, "detector": detector.state()}
-        if message.offset % POPULATION_SAVE_EVERY == 0:
+        records = []
+        for index, item in enumerate(items):
+            try:
+                access = parse_event(item)
+            except InvalidRecord as bad:
+                await dead_letter(message, bad.reason, item, index if enveloped else None)
+                continue
+            key = access.user.encode()
+            at_home = partition_for(key, settings.partitions) == message.partition if enveloped else message.key == key
+            if not at_home:
+                # Sent to the wrong partition: re-send it, keyed, to where the user's state lives.
+                await events.send(key=key, value=orjson.dumps(item) if enveloped else message.value)
+                continue
+            if key not in users:
+                state = user_state.get(key)
+                if state is not None and state["offset"] >= message.offset:
+                    users[key] = None  # redelivered after a restart: already counted in this user's state
+                else:
+                    context = Context(crowd, directory.profile(key), TicketBook.from_state(ticket_books.get(key)))
+                    users[key] = (UserDetector(detector_config, state and state["detector"]), context)
+            if users[key] is None:
+                continue
+            detector, context = users[key]
+            assessment = detector.observe(access, context)
+            records.append(scored_record(access, assessment, message))
+            board.risk(access.user, assessment.risk, assessment.band, access.ts)
+            if assessment.alert:
+                counters.alerts += 1
+                await alerts.send(key=key, value=orjson.dumps(alert_record(access, assessment)))
+        for key, entry in users.items():
+            if entry is not None:
+                user_state[key] = {"offset": message.offset, "detector": entry[0].state()}
+        if not records:
+            return
+        counters.scored += len(records)
+        await scored.send(key=message.key, value=orjson.dumps({"scored": records} if enveloped else records[0]))
+        unsaved[message.partition] = unsaved.get(message.partition, 0) + len(records)
+        if unsaved[message.partition] >= POPULATION_SAVE_EVERY:
+            unsaved[message.partition] = 0
             user_state[_population_key(message.partition)] = crowd.state()
-        await scored.send(key=key, value=orjson.dumps(scored_record(access, assessment, message)))
-        counters.scored += 1
-        board.risk(access.user, assessment.risk, assessment.band, access.ts)
-        if assessment.alert:
-            counters.alerts += 1
-            await alerts.send(key=key, value=orjson.dumps(alert_record(access, assessment)))
 
     @app.agent(events, name="score")
     async def score(stream: faust.StreamT) -> None:
         async for event in stream.events():
             try:
-                await score_one(event.message)
+                await score_message(event.message)
             except Exception as e:  # a bug must neither stop the stream nor lose the event
                 log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
                 await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")

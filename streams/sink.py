@@ -48,13 +48,20 @@ class ClickHouseSink:
                 delay = min(delay * 2, MAX_BACKOFF)
 
 
+def _unpack(value: dict) -> list[dict]:
+    """A scored record, or the scored records of an envelope."""
+    return value["scored"] if "scored" in value else [value]
+
+
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], sink: ClickHouseSink) -> None:
     size, within = settings.sink_batch_size, settings.sink_flush_seconds
 
     @app.agent(topics["scored"], name="store-scored")
     async def store_scored(stream: faust.StreamT) -> None:
         async for batch in stream.take(size, within=within):
-            await sink.write(sink.store.insert_scored, [orjson.loads(v) for v in batch])
+            records = [r for v in batch for r in _unpack(orjson.loads(v))]
+            for start in range(0, len(records), size):  # envelopes hold many rows: insert at most `size` at a time
+                await sink.write(sink.store.insert_scored, records[start:start + size])
 
     @app.agent(topics["alerts"], name="store-alerts")
     async def store_alerts(stream: faust.StreamT) -> None:

@@ -63,13 +63,11 @@ def send_context(settings: Settings, org) -> int:
         return producer.send_all("tickets", org.ticket_log, "ticket_id")
 
 
-def send_events(settings: Settings, events: list[dict], console: Console) -> int:
-    """Send events keyed by user, in the order given (event time), with a progress bar."""
+def send_events(settings: Settings, events: list[dict], console: Console, chunk: int = 5000) -> int:
+    """Send events in batch envelopes (in the order given: event time), with a progress bar."""
     with EventProducer(settings) as producer, progress(console) as bar:
         task = bar.add_task("send events", total=len(events))
-        for i, event in enumerate(events, 1):
-            producer.send("events", event["user"], event)
-            if i % 2000 == 0:
-                bar.update(task, completed=i)
-        bar.update(task, completed=len(events))
+        for start in range(0, len(events), chunk):
+            producer.send_events(events[start:start + chunk])
+            bar.update(task, completed=min(start + chunk, len(events)))
     return len(events)

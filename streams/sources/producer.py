@@ -7,6 +7,7 @@ from typing import Iterable
 import orjson
 from kafka import KafkaProducer
 
+from streams.contract import envelope, partition_for
 from streams.settings import Settings
 
 
@@ -18,7 +19,8 @@ class EventProducer:
         self.producer = KafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap,
             client_id="vigil-producer",
-            acks=1,
+            acks="all",
+            enable_idempotence=True,  # a retried send is not written twice (each event counts once)
             linger_ms=20,
             batch_size=512 * 1024,
             max_request_size=4 * 1024 * 1024,
@@ -31,6 +33,25 @@ class EventProducer:
             key = key.encode()
         self.producer.send(self.settings.topic(topic), key=key, value=value,
                            headers=list((headers or {}).items()) or None)
+
+    def send_events(self, events: Iterable[dict], per_envelope: int = 500) -> int:
+        """Send events as batch envelopes: each holds up to `per_envelope` events of one partition, in order."""
+        topic = self.settings.topic("events")
+        partitions = len(self.producer.partitions_for(topic))
+        pending: dict[int, list[dict]] = {}
+        sent = 0
+        for event in events:
+            p = partition_for(str(event["user"]).encode(), partitions)
+            batch = pending.setdefault(p, [])
+            batch.append(event)
+            if len(batch) >= per_envelope:
+                self.producer.send(topic, value=envelope(batch), partition=p)
+                pending[p] = []
+            sent += 1
+        for p, batch in pending.items():
+            if batch:
+                self.producer.send(topic, value=envelope(batch), partition=p)
+        return sent
 
     def send_all(self, topic: str, records: Iterable[dict], key_field: str) -> int:
         n = 0

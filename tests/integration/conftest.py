@@ -111,14 +111,14 @@ class Worker:
         self.process = None
 
     # -- talking to it -----------------------------------------------------------------
-    def send(self, topic: str, value: bytes | dict, key: str | bytes | None = None) -> None:
+    def send(self, topic: str, value: bytes | dict, key: str | bytes | None = None, partition: int | None = None) -> None:
         if self.producer is None:
             self.producer = KafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
         if isinstance(value, dict):
             value = orjson.dumps(value)
         if isinstance(key, str):
             key = key.encode()
-        self.producer.send(self.settings.topic(topic), key=key, value=value)
+        self.producer.send(self.settings.topic(topic), key=key, value=value, partition=partition)
 
     def flush(self) -> None:
         self.producer.flush()

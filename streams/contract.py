@@ -13,6 +13,7 @@ from models import AccessEvent
 MIN_TS = 946684800.0  # 2000-01-01T00:00:00Z
 MAX_TS = 4102444800.0  # 2100-01-01T00:00:00Z
 MAX_ID_LENGTH = 256
+MAX_ATTRS_BYTES = 16 * 1024
 OUTCOMES = ("success", "failure")
 
 _STRINGS = ("resource", "record_id", "ticket_id", "src_ip", "device", "app", "geo")
@@ -57,6 +58,8 @@ def parse_event(raw: bytes | str | dict) -> AccessEvent:
     attrs = obj.get("attrs", {})
     if not isinstance(attrs, dict):
         raise InvalidRecord(f"'attrs' must be an object, got {type(attrs).__name__}")
+    if attrs and len(orjson.dumps(attrs)) > MAX_ATTRS_BYTES:
+        raise InvalidRecord(f"'attrs' is larger than {MAX_ATTRS_BYTES // 1024} KiB")
     fields["attrs"] = attrs
     return AccessEvent(**fields)
 

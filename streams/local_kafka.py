@@ -99,7 +99,7 @@ class LocalKafka:
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = subprocess.run(
                 [java, "-cp", classpath, *self._log_flags(), "kafka.tools.StorageTool", "format",
-                 "--standalone", "-t", cluster_id, "-c", str(config)],
+                 "--standalone", f"--cluster-id={cluster_id}", "-c", str(config)],  # an id may start with "-"
                 capture_output=True, text=True,
             )
             if fmt.returncode != 0:

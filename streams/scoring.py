@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import faust
 import orjson
@@ -73,6 +74,9 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         for index, item in enumerate(items):
             try:
                 access = parse_event(item)
+                if access.ts > time.time() + settings.max_future_seconds:
+                    # A future date would drag the user's event-time windows ahead of every real event.
+                    raise InvalidRecord(f"'ts' is {(access.ts - time.time()) / 3600:.0f} h in the future")
             except InvalidRecord as bad:
                 await dead_letter(message, bad.reason, item, index if enveloped else None)
                 continue

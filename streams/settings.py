@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Worker web API bind address.")
     web_port: int = Field(6066, ge=1, le=65535, description="Worker web API port.")
     api_token: SecretStr | None = Field(None, description="Bearer token of the web API; generated into data_dir when unset.")
+    max_future_seconds: float = Field(86400.0, gt=0, description="Events dated further ahead of the clock are dead-lettered.")
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// (rocksdict) or memory://.")
     # ClickHouse
     clickhouse_dsn: SecretStr | None = Field(None, description="chdb://PATH or http(s)://user:pass@host:8123; default chdb://<data_dir>/clickhouse.")

@@ -34,6 +34,7 @@ def test_epoch_milliseconds_and_iso_agree():
         ({"attrs": [1]}, "'attrs' must be an object"),
         ({"src_ip": 10}, "'src_ip' must be a string"),
         ({"event_id": "x" * 300}, "longer than 256"),
+        ({"attrs": {"blob": "x" * 20000}}, "larger than 16 KiB"),
     ],
 )
 def test_invalid_events_say_why(change, reason):

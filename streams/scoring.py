@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import faust
 import orjson
+from faust.streams import _current_event
 
 from models import AccessEvent, Assessment, Context, Population, TicketBook, UserDetector
 from streams.contract import InvalidRecord, decode_message, parse_event, parse_ticket, partition_for
@@ -55,19 +60,21 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         await deadletter.send(key=message.key, value=message.value if index is None else orjson.dumps(item),
                               headers={"vigil.reason": reason.encode(), "vigil.source": source.encode()})
 
-    async def score_message(message: faust.types.Message) -> None:
+    async def score_message(event: faust.types.EventT, batch: Outputs) -> None:
+        message = event.message
         try:
             decoded = decode_message(message.value)
         except InvalidRecord as bad:
             await dead_letter(message, bad.reason)
             return
         if isinstance(decoded, list):
-            await score_events(message, decoded, enveloped=True)
+            await score_events(event, decoded, True, batch)
         else:
-            await score_events(message, [decoded], enveloped=False)
+            await score_events(event, [decoded], False, batch)
 
-    async def score_events(message: faust.types.Message, items: list, enveloped: bool) -> None:
+    async def score_events(event: faust.types.EventT, items: list, enveloped: bool, batch: Outputs) -> None:
         """Score the events of one message in order; each user's state is read and written once per message."""
+        message = event.message
         users: dict[bytes, tuple[UserDetector, Context] | None] = {}
         crowd = population(message.partition)
         records = []
@@ -87,7 +94,8 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 await events.send(key=key, value=orjson.dumps(item) if enveloped else message.value)
                 continue
             if key not in users:
-                state = user_state.get(key)
+                pending = batch.states.get(key)  # written by an earlier message of this batch
+                state = pending[1] if pending else user_state.get(key)
                 if state is not None and state["offset"] >= message.offset:
                     users[key] = None  # redelivered after a restart: already counted in this user's state
                 else:
@@ -101,27 +109,41 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             board.risk(access.user, assessment.risk, assessment.band, access.ts)
             if assessment.alert:
                 counters.alerts += 1
-                await alerts.send(key=key, value=orjson.dumps(alert_record(access, assessment)))
+                batch.outputs.append((alerts, key, orjson.dumps(alert_record(access, assessment))))
         for key, entry in users.items():
             if entry is not None:
-                user_state[key] = {"offset": message.offset, "detector": entry[0].state()}
+                batch.states[key] = (event, {"offset": message.offset, "detector": entry[0].state()})
         if not records:
             return
         counters.scored += len(records)
-        await scored.send(key=message.key, value=orjson.dumps({"scored": records} if enveloped else records[0]))
+        batch.outputs.append((scored, message.key, orjson.dumps({"scored": records} if enveloped else records[0])))
         unsaved[message.partition] = unsaved.get(message.partition, 0) + len(records)
         if unsaved[message.partition] >= POPULATION_SAVE_EVERY:
             unsaved[message.partition] = 0
-            user_state[_population_key(message.partition)] = crowd.state()
+            batch.states[_population_key(message.partition)] = (event, crowd.state())
 
     @app.agent(events, name="score")
     async def score(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            try:
-                await score_message(event.message)
-            except Exception as e:  # a bug must neither stop the stream nor lose the event
-                log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
-                await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
+        # Micro-batches: the outputs of a batch are delivered before any user state is written, the state
+        # before the batch's offsets can be committed. A crash before the state write replays the batch and scores
+        # it again (the sink keeps one row per event); after it, the outputs are already in Kafka, so the
+        # replay may skip what the state has counted without losing an event.
+        async for taken in stream.take_events(settings.score_batch, within=settings.score_batch_seconds):
+            batch = Outputs()
+            for event in taken:
+                try:
+                    await score_message(event, batch)
+                except Exception as e:  # a bug must neither stop the stream nor lose the event
+                    log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
+                    await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
+            sent = [await topic.send(key=key, value=value, force=True) for topic, key, value in batch.outputs]
+            await asyncio.gather(*sent)
+            for key, (event, state) in batch.states.items():
+                with handling(event):
+                    user_state[key] = state
+            # Faust's commit waits for attached messages only, not for changelog writes: deliver them
+            # before this batch's offsets can be committed, or a crash could commit past a lost state.
+            await app.producer.flush()
 
     @app.agent(topics["feedback"], name="apply-feedback")
     async def apply_feedback(stream: faust.StreamT) -> None:
@@ -162,6 +184,25 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             counters.tickets_booked += 1
 
     return user_state
+
+
+@dataclass
+class Outputs:
+    """What a micro-batch of messages produces, held until its end."""
+
+    outputs: list[tuple[faust.TopicT, bytes | None, bytes]] = field(default_factory=list)
+    states: dict[bytes, tuple[faust.types.EventT, dict]] = field(default_factory=dict)  # key -> (its message, state)
+
+
+@contextmanager
+def handling(event: faust.types.EventT):
+    """Write table state as if handling `event`: Faust puts a table write (its store and changelog) in the
+    partition of the current event, and after a batch that is the batch's last event, not this one."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 def _population_key(partition: int) -> bytes:

@@ -153,13 +153,15 @@ def make_worker(kafka, tmp_path):
     """Factory of workers, each isolated; every worker started is stopped after the test."""
     made: list[Worker] = []
 
-    def make(partitions: int = 2, **overrides) -> Worker:
+    def make(partitions: int = 2, like: Worker | None = None, bootstrap: str | None = None, **overrides) -> Worker:
+        """A worker of its own; `like` another worker: a second member of that worker's group."""
         name = f"t{uuid.uuid4().hex[:8]}"
+        group = like.settings.app_id if like else name
         env_settings = {
             "VIGIL_DATA_DIR": str(tmp_path / name),
-            "VIGIL_KAFKA_BOOTSTRAP": kafka,
-            "VIGIL_TOPIC_PREFIX": name,
-            "VIGIL_APP_ID": name,
+            "VIGIL_KAFKA_BOOTSTRAP": bootstrap or kafka,
+            "VIGIL_TOPIC_PREFIX": group,
+            "VIGIL_APP_ID": group,
             "VIGIL_PARTITIONS": str(partitions),
             "VIGIL_WEB_PORT": str(free_port()),
             "VIGIL_SINK_FLUSH_SECONDS": "0.3",

@@ -501,6 +501,16 @@ def evaluate(
                        plot_user=plot_user, jobs=jobs)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """End-to-end benchmark: envelopes vs one event per message vs a raw consumer (benchmarks/pipeline_bench.py)."""
+    import subprocess
+
+    from streams.settings import REPO_ROOT
+
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "benchmarks.pipeline_bench", *ctx.args], cwd=REPO_ROOT))
+
+
 @app.command()
 @friendly
 def demo(

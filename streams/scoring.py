@@ -136,6 +136,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 except Exception as e:  # a bug must neither stop the stream nor lose the event
                     log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
                     await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
+                await asyncio.sleep(0)  # an envelope is up to 500 events of CPU: let the web API and fetcher run
             sent = [await topic.send(key=key, value=value, force=True) for topic, key, value in batch.outputs]
             await asyncio.gather(*sent)
             for key, (event, state) in batch.states.items():

@@ -234,5 +234,6 @@ class _Collector:
         for tp in sorted(consumer.assignment()):
             if tp.topic == self.events_topic:
                 committed = consumer._committed_offset.get(tp) or 0
-                lag.add_metric([str(tp.partition)], max(consumer.highwater(tp) - committed, 0))
+                highwater = consumer.highwater(tp) or 0  # None until the partition is first fetched
+                lag.add_metric([str(tp.partition)], max(highwater - committed, 0))
         yield lag

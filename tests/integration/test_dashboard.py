@@ -82,3 +82,41 @@ def test_watch_and_metrics_show_the_same_worker(make_worker):
     metrics = urllib.request.urlopen(request, timeout=10).read().decode()
     assert "vigil_events_scored_total 96.0" in metrics
     assert 'vigil_consumer_lag{partition="0"}' in metrics
+
+
+def test_a_users_profile_is_answered_by_the_worker_that_owns_the_users_partition(make_worker):
+    import urllib.request
+
+    import orjson
+
+    from tests.integration.conftest import event
+
+    first = make_worker(partitions=4, api_token="one-token-for-the-group").start()
+    second = make_worker(partitions=4, like=first, api_token="one-token-for-the-group").start()
+    users = [f"r{i}" for i in range(8)]
+
+    def partitions(w) -> int:  # events partitions this worker holds, from its metrics
+        request = urllib.request.Request(f"{w.settings.web_url}/metrics",
+                                         headers={"Authorization": f"Bearer {api_token(w.settings)}"})
+        return urllib.request.urlopen(request, timeout=10).read().decode().count("vigil_consumer_lag{partition=")
+
+    wait_for(lambda: partitions(first) == partitions(second) == 2, timeout=120, what="the group balanced")
+    for user in users:
+        for n in range(5):
+            first.send("events", event(n, user), key=user)
+    first.flush()
+    wait_for(lambda: first.health()["scored"] + second.health()["scored"] == 40, timeout=120, what="both scoring")
+    def board(w) -> set[str]:
+        request = urllib.request.Request(f"{w.settings.web_url}/api/leaderboard",
+                                         headers={"Authorization": f"Bearer {api_token(w.settings)}"})
+        return {r["user"] for r in orjson.loads(urllib.request.urlopen(request, timeout=10).read())}
+
+    on_first, on_second = board(first), board(second)
+    assert on_first | on_second == set(users) and on_first and on_second  # each worker owns some users
+
+    for user in users:
+        for asked in (first, second):  # whichever worker is asked, the owner's live view answers
+            request = urllib.request.Request(f"{asked.settings.web_url}/api/users/{user}",
+                                             headers={"Authorization": f"Bearer {api_token(asked.settings)}"})
+            profile = orjson.loads(urllib.request.urlopen(request, timeout=30).read())
+            assert profile["now"] is not None and profile["now"]["user"] == user

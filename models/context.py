@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # population imports the multivariate model; context stays import-light
+    from models.population import Population
 
 DAY = 86400
 
@@ -95,6 +99,6 @@ class TicketBook:
 class Context:
     """Everything about the world the detector may consult for one event."""
 
-    population: "Population"  # noqa: F821 - models.population, imported lazily to avoid a cycle
+    population: Population
     profile: Profile = field(default_factory=Profile)
     tickets: TicketBook | None = None

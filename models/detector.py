@@ -11,7 +11,6 @@ from models.exfil import Exfiltration
 from models.multivariate import FEATURES
 from models.novelty import FirstSeen
 from models.peers import PeerDeviation
-from models.population import Population
 from models.privilege import PrivilegeChange
 from models.rhythm import WeeklyRhythm
 from models.risk import BANDS, RiskBands, RiskLedger

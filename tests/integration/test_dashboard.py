@@ -53,6 +53,14 @@ def test_alert_arrives_live_on_the_open_dashboard(make_worker, browser):
     page.wait_for_selector("#chart .main-svg")
     page.wait_for_selector("#reasons li")
     assert page.locator("#leaderboard tbody tr").count() == 3
+
+    # A user name that is HTML arrives live: it must show as text and run nothing.
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    worker.send("events", {"event_id": "hostile-1", "ts": 1793620000000, "user": hostile, "action": "login"}, key=hostile)
+    worker.flush()
+    row = page.wait_for_selector("#leaderboard tbody tr[data-user^='<img']")
+    assert row.inner_text().startswith(hostile)
+    assert page.evaluate("window.__pwned") is None and page.locator("#leaderboard img").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from models.context import Context
 from models.distinct import LinearCounter
 from models.event import AccessEvent
-from models.signal import T1213, Signal
+from models.signal import T1213, Signal, escalation_points
 from models.window import DAY, HOUR, WindowBaseline
 
 class DistinctCount:
@@ -77,7 +77,7 @@ class CustomerBreadth:
                 signals.append(Signal(
                     name=f"breadth.{'hour' if window is self.hour else 'day'}",
                     family=self.family,
-                    points=self.points if first else self.points * 0.66,
+                    points=escalation_points(self.points, first),
                     reason=f"touched about {window.value:.0f} different customers {label}, "
                            f"usually {window.mean:.0f} ± {window.spread():.0f}",
                     observed=round(window.value),

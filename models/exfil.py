@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.context import Context
 from models.event import EXFIL_ACTIONS, AccessEvent
-from models.signal import T1048, T1052, T1567, Signal
+from models.signal import T1048, T1052, T1567, Signal, escalation_points
 from models.window import DAY, WindowBaseline
 
 _TECHNIQUE = {"usb.connect": T1052, "file.print": T1052, "email.send": T1048}
@@ -45,7 +45,7 @@ class Exfiltration:
         return [Signal(
             name="exfil.day",
             family=self.family,
-            points=self.points if first else self.points * 0.66,
+            points=escalation_points(self.points, first),
             reason=f"moved {self.day.value:.0f} records out today by {event.action}, usually {self.day.mean:.0f}",
             observed=self.day.value,
             expected=round(self.day.mean, 1),

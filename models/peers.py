@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.context import Context
 from models.event import AccessEvent
-from models.signal import T1213, Signal
+from models.signal import T1213, Signal, escalation_points
 from models.volume import TOUCH_ACTIONS
 from models.window import DAY
 
@@ -67,7 +67,7 @@ class PeerDeviation:
                 signals.append(Signal(
                     name=f"peer.{name}",
                     family=self.family,
-                    points=self.points if not last else self.points * 0.66,
+                    points=escalation_points(self.points, first=not last),
                     reason=f"{value:.0f} {unit} today where peers ({self.group}) make "
                            f"{peers.mean(name):.0f} ± {peers.spread(name):.0f} in a day",
                     observed=value,

@@ -13,6 +13,15 @@ T1048 = "T1048 Exfiltration Over Alternative Protocol"
 T1098 = "T1098 Account Manipulation"
 
 
+def escalation_points(points: float, first: bool) -> float:
+    """Points of a firing: full the first time a window or day fires, two thirds for each escalation after.
+
+    >>> escalation_points(15, True), escalation_points(15, False)
+    (15, 9.9)
+    """
+    return points if first else round(points * 0.66, 2)
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     """One reason an event looks risky.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.context import Context
 from models.event import AccessEvent
-from models.signal import T1213, Signal
+from models.signal import T1213, Signal, escalation_points
 from models.volume import TOUCH_ACTIONS
 from models.window import DAY
 
@@ -66,7 +66,7 @@ class UnjustifiedAccess:
         return [Signal(
             name="unjustified",
             family=self.family,
-            points=self.points if first else self.points * 0.66,
+            points=escalation_points(self.points, first),
             reason=f"touched {self.count} customer records with no ticket assigned today ({shown})",
             observed=self.count,
             expected=0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.context import Context
 from models.event import AccessEvent
-from models.signal import T1213, Signal
+from models.signal import T1213, Signal, escalation_points
 from models.window import DAY, HOUR, WindowBaseline
 
 #: Actions that touch records in place. Exports also touch records, but they are the
@@ -56,7 +56,7 @@ class RecordVolume:
                 signals.append(Signal(
                     name=f"volume.{'hour' if window is self.hour else 'day'}",
                     family=self.family,
-                    points=self.points if first else self.points * 0.66,
+                    points=escalation_points(self.points, first),
                     reason=f"touched {window.value:.0f} records {label}, usually {window.mean:.0f} ± {window.spread():.0f}",
                     observed=window.value,
                     expected=round(window.mean, 1),

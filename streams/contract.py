@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from kafka.partitioner.default import murmur2
 
 from models import AccessEvent
 
@@ -93,8 +94,6 @@ def envelope(events: list[dict]) -> bytes:
 
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as the Java client) gives `key`."""
-    from kafka.partitioner.default import murmur2
-
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 

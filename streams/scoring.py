@@ -88,12 +88,12 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 await dead_letter(message, bad.reason, item, index if enveloped else None)
                 continue
             key = access.user.encode()
-            at_home = partition_for(key, settings.partitions) == message.partition if enveloped else message.key == key
-            if not at_home:
-                # Sent to the wrong partition: re-send it, keyed, to where the user's state lives.
-                await events.send(key=key, value=orjson.dumps(item) if enveloped else message.value)
-                continue
-            if key not in users:
+            if key not in users:  # a user's home is checked once per message
+                at_home = partition_for(key, settings.partitions) == message.partition if enveloped else message.key == key
+                if not at_home:
+                    # Sent to the wrong partition: re-send it, keyed, to where the user's state lives.
+                    await events.send(key=key, value=orjson.dumps(item) if enveloped else message.value)
+                    continue
                 pending = batch.states.get(key)  # written by an earlier message of this batch
                 state = pending[1] if pending else user_state.get(key)
                 if state is not None and state["offset"] >= message.offset:

@@ -6,7 +6,7 @@ import secrets
 
 import faust
 
-from streams import live, response, scoring, sink, web
+from streams import kafka_driver, live, response, scoring, sink, web
 from streams.clickhouse import ClickHouseStore
 from streams.counters import WorkerCounters
 from streams.directory import Directory
@@ -18,7 +18,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     """Build the worker's app from `settings`. Data flows events → score → scored/alerts → sink."""
     app = faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=f"{kafka_driver.SCHEME}://{settings.kafka_bootstrap}",
         store=settings.store,
         datadir=str(settings.data_dir / "faust"),
         topic_partitions=settings.partitions,

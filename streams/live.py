@@ -38,6 +38,10 @@ class LiveBoard:
         if before is None or before["band"] != band or abs(before["risk"] - risk) >= 1.0:
             self._publish({"type": "risk", **row})
 
+    def reload(self, rows: list[dict]) -> None:
+        """After a rebalance: the users of the partitions this worker now owns, as their stored state says."""
+        self.users = {row["user"]: row for row in rows}
+
     def alert(self, alert: dict) -> None:
         self.alerts.appendleft(alert)
         self._publish({"type": "alert", **alert})

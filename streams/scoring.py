@@ -76,6 +76,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         """Score the events of one message in order; each user's state is read and written once per message."""
         message = event.message
         users: dict[bytes, tuple[UserDetector, Context] | None] = {}
+        latest: dict[bytes, dict] = {}  # each user's risk after their last event of this message
         crowd = population(message.partition)
         records = []
         for index, item in enumerate(items):
@@ -107,12 +108,13 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             assessment = detector.observe(access, context)
             records.append(scored_record(access, assessment, message))
             board.risk(access.user, assessment.risk, assessment.band, access.ts)
+            latest[key] = {"risk": assessment.risk, "band": assessment.band, "ts": access.ts}
             if assessment.alert:
                 counters.alerts += 1
                 batch.outputs.append((alerts, key, orjson.dumps(alert_record(access, assessment))))
         for key, entry in users.items():
             if entry is not None:
-                batch.states[key] = (event, {"offset": message.offset, "detector": entry[0].state()})
+                batch.states[key] = (event, {"offset": message.offset, "detector": entry[0].state(), "live": latest[key]})
         if not records:
             return
         counters.scored += len(records)
@@ -121,6 +123,12 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         if unsaved[message.partition] >= POPULATION_SAVE_EVERY:
             unsaved[message.partition] = 0
             batch.states[_population_key(message.partition)] = (event, crowd.state())
+
+    @user_state.on_recover
+    async def show_owned_users() -> None:
+        # After every rebalance the board shows exactly the users whose partitions this worker now owns.
+        board.reload([{"user": key.decode(), **state["live"]} for key, state in user_state.items()
+                      if state.get("live")])
 
     @app.agent(events, name="score")
     async def score(stream: faust.StreamT) -> None:
@@ -160,7 +168,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as bad:
                 await dead_letter(event.message, f"invalid feedback: {bad}")
                 continue
-            user_state[key] = {"offset": state["offset"] if state else -1, "detector": detector.state()}
+            user_state[key] = (state or {"offset": -1}) | {"detector": detector.state()}
             counters.feedback_applied += 1
 
     @app.agent(topics["tickets"], name="route-tickets")
@@ -256,3 +264,4 @@ def alert_record(access: AccessEvent, assessment: Assessment) -> dict:
         "families": alert.families,
         "event_id": access.event_id,
     }
+

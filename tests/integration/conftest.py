@@ -80,12 +80,13 @@ class Worker:
     settings: Settings
     env: dict[str, str]
     log: Path
+    command: tuple[str, ...] = ("-m", "streams.cli")  # what `python` runs, before `worker`
     process: subprocess.Popen | None = None
     producer: KafkaProducer | None = field(default=None, repr=False)
 
     def start(self) -> Worker:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
+            [sys.executable, *self.command, "worker", "--loglevel", "info"],
             env=self.env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         wait_for(self._healthy, timeout=120, what="the worker's /health")
@@ -180,6 +181,8 @@ def make_worker(kafka, tmp_path):
         worker.stop()
         if worker.producer:
             worker.producer.close()
+        if worker.log.exists():  # pytest shows this only when the test failed
+            print(f"--- last lines of {worker.log.name}\n" + "\n".join(worker.log.read_text().splitlines()[-80:]))
 
 
 def event(n: int, user: str = "ann", hour: float = 10.0, **fields) -> dict:

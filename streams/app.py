@@ -54,7 +54,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     user_state = scoring.register(app, settings, topics, directory, counters, board)
     live.register(app, topics, board)
     response.register(app, settings, topics, counters)
-    clickhouse = sink.ClickHouseSink(store, counters)
+    clickhouse = sink.ClickHouseSink(store, counters, lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
     sink.register(app, settings, topics, clickhouse)
     web.register(app, settings, clickhouse, counters, board, user_state, topics, api_token(settings))
     return app

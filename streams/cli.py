@@ -153,6 +153,7 @@ def topics() -> None:
 def worker(loglevel: str = typer.Option("warning", help="Faust log level.")) -> None:
     """Run a worker: score vigil.events, store to ClickHouse, serve the web API."""
     import faust
+    from clickhouse_connect.driver.exceptions import OperationalError
 
     from streams.app import create_app
     from streams.clickhouse import ClickHouseStore
@@ -168,7 +169,11 @@ def worker(loglevel: str = typer.Option("warning", help="Faust log level.")) -> 
     pid_file.write_text(str(os.getpid()))
     atexit.register(pid_file.unlink, missing_ok=True)
     store = ClickHouseStore(settings.dsn)
-    store.migrate(settings.clickhouse_cluster, settings.retention_days)
+    try:
+        store.migrate(settings.clickhouse_cluster, settings.retention_days)
+    except OperationalError as e:  # unreachable, not refusing: detection must not wait for the analytics store
+        err.print(f"[yellow]warning:[/] ClickHouse is unreachable ({str(e).splitlines()[0][:300]}); scoring starts "
+                  "now and the sink stores everything once ClickHouse answers", highlight=False)
     create_topics(settings)
     err.print(f"vigil worker: {settings.kafka_bootstrap} → {settings.topic('events')} → ClickHouse "
               f"({_masked_dsn(settings)}); web API on {settings.web_url}", highlight=False)

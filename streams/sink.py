@@ -25,11 +25,14 @@ class ClickHouseSink:
     A batch is retried with exponential backoff until it is stored: Faust
     acknowledges a `take()` batch only after the loop body returns, so the
     offsets of unwritten events are never committed (back-pressure, not loss).
+    `prepare` (the schema migrations) runs once before the first write, so a
+    worker started while ClickHouse is down scores at once and stores later.
     """
 
-    def __init__(self, store: ClickHouseStore, counters: WorkerCounters) -> None:
+    def __init__(self, store: ClickHouseStore, counters: WorkerCounters, prepare: Callable[[], object] = lambda: None) -> None:
         self.store = store
         self.counters = counters
+        self.prepare: Callable[[], object] | None = prepare
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 
     async def run(self, fn: Callable, *args):
@@ -39,6 +42,9 @@ class ClickHouseSink:
         delay = 0.5
         while True:
             try:
+                if self.prepare is not None:
+                    await self.run(self.prepare)
+                    self.prepare = None
                 stored = await self.run(insert, records)
                 self.counters.stored += stored
                 return stored

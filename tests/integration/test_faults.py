@@ -95,3 +95,43 @@ def test_second_worker_takes_over_the_partitions_and_state_of_a_killed_one(make_
     counts = firsts | seconds()
     last = {u: max(counts[f"{u}-{n}"] for n in range(300)) for u in USERS}
     assert last == {u: 300 for u in USERS}
+
+
+def test_clickhouse_outage_holds_the_offsets_and_catches_up_with_nothing_lost(make_worker, tmp_path):
+    from pathlib import Path
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    down = tmp_path / "clickhouse-down"
+    worker = make_worker(partitions=2)
+    worker.command = (str(Path(__file__).with_name("flaky_clickhouse.py")),)
+    worker.env["CLICKHOUSE_DOWN_FILE"] = str(down)
+    worker.start()  # up for its migrations, then down
+    down.touch()
+    events = stream(60)
+    send(worker.settings, events[:500])
+    wait_for(lambda: worker.health()["scored"] >= 500, what="events scored while ClickHouse is down")
+    wait_for(lambda: worker.log.read_text().count("retrying in") >= 3, what="the sink retrying with backoff")
+    assert worker.health()["stored"] == 0
+
+    def committed_scored() -> int:  # how far the worker's group has committed vigil.scored, the sink's input
+        reader = KafkaConsumer(bootstrap_servers=worker.settings.kafka_bootstrap, group_id=worker.settings.app_id,
+                               enable_auto_commit=False)  # asks for the group's offsets without joining it
+        try:
+            return sum(reader.committed(TopicPartition(worker.settings.topic("scored"), p)) or 0
+                       for p in range(worker.settings.partitions))
+        finally:
+            reader.close()
+
+    assert committed_scored() == 0  # back-pressure: nothing unwritten is acknowledged
+    worker.stop(signal.SIGKILL)  # a crash in the middle of the outage loses nothing either,
+    worker.start()  # and a worker started while ClickHouse is down scores at once
+    assert "ClickHouse is unreachable" in worker.log.read_text()
+    send(worker.settings, events[500:])
+    wait_for(lambda: worker.health()["scored"] >= 100, what="new events scored after the restart, still in the outage")
+    wait_for(lambda: worker.log.read_text().count("retrying in") >= 6, what="the restarted sink retrying")
+    down.unlink()  # ClickHouse is back
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events") >= len(events), timeout=180,
+             what="the sink catching up")
+    assert_each_event_counted_once(worker.query(PER_USER_SQL), 60)
+    wait_for(lambda: committed_scored() > 0, what="the offsets committed once the rows are stored")

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit kafka-jars browser clean
+.PHONY: demo test test-unit bench kafka-jars browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: kafka-jars browser
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -m "not integration"
+
+## The pipeline benchmark with its Faust and Quix Streams ceilings (docs/benchmarks.md); ARGS="--rate 5000 ..."
+bench: kafka-jars
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/vigil bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .vigil

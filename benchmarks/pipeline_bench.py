@@ -7,10 +7,13 @@ mode, each mode with its own topics, worker and data dir:
 
 - ``envelopes``: Vigil's producers' way, batch envelopes of events sharing a partition;
 - ``single``: one event per message, as any other producer may send;
-- ``ceiling``: a raw aiokafka consumer loop that only decodes the single-event topic.
+- ``ceilings``: consumers that only decode the single-event topic — a raw
+  aiokafka loop, a Faust agent and a Quix Streams app (``pip install .[bench]``).
 
-Throughput is from the first produce to the last row stored; latency is per
-event, from its produce to its scored record (the two Kafka message timestamps).
+Throughput is from the first produce to the last row stored. Latency is per
+event, from the moment the bench hands it to the producer (for envelopes,
+before it waits for its envelope) to the moment a consumer of vigil.scored
+receives its scored record, both on this machine's clock.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import orjson
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.contract import envelope, partition_for
 from streams.local_kafka import LocalKafka
@@ -42,7 +46,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--rate", type=float, default=0.0, help="events/s to produce; 0 = as fast as possible")
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--modes", default="envelopes,single,ceiling")
+    parser.add_argument("--modes", default="envelopes,single,ceilings")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -61,22 +65,23 @@ def main() -> None:
             os.environ.update(env)
             settings = Settings()
             create_topics(settings)
-            results[mode] = ceiling(settings, events) if mode == "ceiling" else run(settings, org, events, mode, args.rate, home)
+            results[mode] = ceilings(settings, events, home) if mode == "ceilings" else run(settings, org, events, mode, args.rate, home)
             print(mode, json.dumps(results[mode]), flush=True)
     finally:
         broker.stop()
     if "single" in results and "envelopes" in results:
         results["envelopes_vs_single"] = round(results["envelopes"]["events_per_second"] / results["single"]["events_per_second"], 1)
-    if "ceiling" in results:
+    for engine, ceiling in results.get("ceilings", {}).items():
         for mode in ("envelopes", "single"):
-            if mode in results:
-                results[f"{mode}_vs_ceiling"] = round(results[mode]["events_per_second"] / results["ceiling"]["events_per_second"], 3)
+            if mode in results and "events_per_second" in ceiling:
+                results[f"{mode}_vs_{engine}"] = round(results[mode]["events_per_second"] / ceiling["events_per_second"], 3)
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
 
-def produce(settings: Settings, events: list[dict], mode: str, rate: float) -> float:
+def produce(settings: Settings, events: list[dict], mode: str, rate: float, handed: dict[str, float] | None = None) -> float:
+    """Send `events` (at `rate`/s, or as fast as possible); `handed` gets each event's hand-over time."""
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5, batch_size=256 * 1024,
                              max_request_size=4 * 1024 * 1024)
     topic, partitions = settings.topic("events"), settings.partitions
@@ -85,6 +90,8 @@ def produce(settings: Settings, events: list[dict], mode: str, rate: float) -> f
     for i, e in enumerate(events):
         if rate and (ahead := started + i / rate - time.time()) > 0:
             time.sleep(ahead)
+        if handed is not None:
+            handed[e["event_id"]] = time.time()
         if mode == "single":
             producer.send(topic, key=e["user"].encode(), value=orjson.dumps(e))
             continue
@@ -116,56 +123,102 @@ def run(settings: Settings, org: SupportOrg, events: list[dict], mode: str, rate
         context.flush()
         context.close()
         _wait(lambda: (_health(settings) or {}).get("tickets_booked", 0) >= len(org.ticket_log), 300)
-        started = produce(settings, events, mode, rate)
-        _wait(lambda: (_health(settings) or {}).get("stored", 0) >= len(events), 1800)
-        stored = time.time()
-        sent = _timestamps(settings, "events", lambda v: v.get("events", [v]))
-        scored = _timestamps(settings, "scored", lambda v: v.get("scored", [v]))
-        latency = sorted(scored[k] - sent[k] for k in scored if k in sent)
-        q = lambda p: latency[min(int(p * len(latency)), len(latency) - 1)]  # noqa: E731
+        handed: dict[str, float] = {}
+        with ScoredWatch(settings) as watch:
+            started = produce(settings, events, mode, rate, handed)
+            _wait(lambda: (_health(settings) or {}).get("stored", 0) >= len(events), 1800)
+            stored = time.time()
+            _wait(lambda: len(watch.received) >= len(events), 60)
+        latency = sorted(1000 * (watch.received[k] - handed[k]) for k in watch.received if k in handed)
+        q = lambda p: round(latency[min(int(p * len(latency)), len(latency) - 1)])  # noqa: E731
         return {"events_per_second": round(len(events) / (stored - started)), "seconds": round(stored - started, 1),
-                "latency_ms": {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "max": latency[-1]}}
+                "latency_ms": {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "max": round(latency[-1])}}
     finally:
         worker.terminate()
         worker.wait(60)
 
 
-def ceiling(settings: Settings, events: list[dict]) -> dict:
-    """A raw aiokafka loop that only decodes: the most any consumer of this broker could do."""
+def ceilings(settings: Settings, events: list[dict], home: Path) -> dict:
+    """Consumers that only decode the same single-event messages: the most each could do on this broker."""
+    produce(settings, events, "single", 0)
+    topic, count = settings.topic("events"), len(events)
+    results = {"aiokafka": _raw_aiokafka(settings.kafka_bootstrap, topic, count)}
+    for engine in ("faust", "quix"):
+        result = home / f"{engine}.seconds"
+        with open(home / f"{engine}.log", "wb") as log:
+            process = subprocess.Popen([sys.executable, "-m", "benchmarks.decode_only", engine, settings.kafka_bootstrap,
+                                        topic, str(count), str(result)], stdout=log, stderr=subprocess.STDOUT)
+            try:
+                process.wait(600)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if result.exists():
+            seconds = float(result.read_text())
+            results[engine] = {"events_per_second": round(count / seconds), "seconds": round(seconds, 2)}
+        else:
+            results[engine] = {"error": f"did not finish; see {home / f'{engine}.log'}"}
+        print(engine, json.dumps(results[engine]), flush=True)
+    return results
+
+
+def _raw_aiokafka(bootstrap: str, topic: str, count: int) -> dict:
     from aiokafka import AIOKafkaConsumer
 
-    produce(settings, events, "single", 0)
-
     async def consume() -> float:
-        consumer = AIOKafkaConsumer(settings.topic("events"), bootstrap_servers=settings.kafka_bootstrap,
-                                    group_id=None, auto_offset_reset="earliest")
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
         await consumer.start()
-        n, started = 0, time.time()
+        n, started = 0, 0.0
         try:
-            while n < len(events):
+            while n < count:
                 for records in (await consumer.getmany(timeout_ms=1000, max_records=10000)).values():
+                    started = started or time.perf_counter()
                     for record in records:
                         orjson.loads(record.value)
                         n += 1
         finally:
             await consumer.stop()
-        return time.time() - started
+        return time.perf_counter() - started
 
     seconds = asyncio.run(consume())
-    return {"events_per_second": round(len(events) / seconds), "seconds": round(seconds, 2)}
+    return {"events_per_second": round(count / seconds), "seconds": round(seconds, 2)}
 
 
-def _timestamps(settings: Settings, topic: str, unpack) -> dict[str, int]:
-    """event_id → Kafka timestamp (ms) of the message that carried it."""
-    consumer = KafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap,
-                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
-                             consumer_timeout_ms=5000)
-    seen = {}
-    for message in consumer:
-        for item in unpack(orjson.loads(message.value)):
-            seen[item["event_id"]] = message.timestamp
-    consumer.close()
-    return seen
+class ScoredWatch:
+    """Receives vigil.scored as it is written and notes when each event's scored record arrived."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.received: dict[str, float] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ScoredWatch:
+        self.ready = threading.Event()
+        self.thread.start()
+        self.ready.wait(60)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join(30)
+
+    def _watch(self) -> None:
+        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False,
+                                 group_id=None, fetch_max_wait_ms=10)
+        partitions = [TopicPartition(self.settings.topic("scored"), p) for p in range(self.settings.partitions)]
+        consumer.assign(partitions)
+        consumer.seek_to_end(*partitions)
+        for p in partitions:
+            consumer.position(p)
+        self.ready.set()
+        while not self.stopping.is_set():
+            for messages in consumer.poll(timeout_ms=100).values():
+                now = time.time()
+                for message in messages:
+                    value = orjson.loads(message.value)
+                    for item in value.get("scored", [value]):
+                        self.received.setdefault(item["event_id"], now)
+        consumer.close()
 
 
 def _health(settings: Settings) -> dict | None:

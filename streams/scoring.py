@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import faust
 import orjson
 from faust.streams import _current_event
+from mode.utils.collections import LRUCache
 
 from models import AccessEvent, Assessment, Context, Population, TicketBook, UserDetector
 from streams.contract import InvalidRecord, decode_message, parse_event, parse_ticket, partition_for
@@ -40,12 +41,28 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     events, scored, alerts, deadletter = (topics[n] for n in ("events", "scored", "alerts", "deadletter"))
     populations: dict[int, Population] = {}
     unsaved: dict[int, int] = {}  # events per partition since its population was last saved
+    # The recently active users' detectors, live: decoding and rebuilding a user's state for every
+    # message costs more than the models do. The table stays the truth; this is a read cache of it.
+    recent: LRUCache[bytes, UserEntry] = LRUCache(limit=settings.detector_cache_users)
 
     @app.on_partitions_revoked.connect
-    async def forget_populations(app, revoked, **kwargs) -> None:
+    async def forget_partitions(app, revoked, **kwargs) -> None:
         # Another worker may own (and update) them before they come back.
         for tp in revoked:
             populations.pop(tp.partition, None)
+        recent.clear()
+
+    def user_entry(key: bytes, batch: Outputs | None = None) -> UserEntry:
+        """The user's detector as the table holds it plus what this worker has observed since."""
+        if batch is not None and key in batch.users:  # not yet written: the cache may have let it go
+            return batch.users[key][1]
+        entry = recent.get(key)
+        if entry is None:
+            state = user_state.get(key) or {}
+            entry = UserEntry(UserDetector(detector_config, state.get("detector")),
+                              TicketBook.from_state(ticket_books.get(key)), state.get("offset", -1), state.get("live"))
+            recent[key] = entry
+        return entry
 
     def population(partition: int) -> Population:
         if partition not in populations:
@@ -73,10 +90,9 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             await score_events(event, [decoded], False, batch)
 
     async def score_events(event: faust.types.EventT, items: list, enveloped: bool, batch: Outputs) -> None:
-        """Score the events of one message in order; each user's state is read and written once per message."""
+        """Score the events of one message in order."""
         message = event.message
-        users: dict[bytes, tuple[UserDetector, Context] | None] = {}
-        latest: dict[bytes, dict] = {}  # each user's risk after their last event of this message
+        users: dict[bytes, tuple[UserEntry, Context] | None] = {}
         crowd = population(message.partition)
         records = []
         for index, item in enumerate(items):
@@ -95,26 +111,25 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                     # Sent to the wrong partition: re-send it, keyed, to where the user's state lives.
                     await events.send(key=key, value=orjson.dumps(item) if enveloped else message.value)
                     continue
-                pending = batch.states.get(key)  # written by an earlier message of this batch
-                state = pending[1] if pending else user_state.get(key)
-                if state is not None and state["offset"] >= message.offset:
+                entry = user_entry(key, batch)
+                if entry.offset >= message.offset:
                     users[key] = None  # redelivered after a restart: already counted in this user's state
                 else:
-                    context = Context(crowd, directory.profile(key), TicketBook.from_state(ticket_books.get(key)))
-                    users[key] = (UserDetector(detector_config, state and state["detector"]), context)
+                    users[key] = (entry, Context(crowd, directory.profile(key), entry.book))
             if users[key] is None:
                 continue
-            detector, context = users[key]
-            assessment = detector.observe(access, context)
+            entry, context = users[key]
+            assessment = entry.detector.observe(access, context)
             records.append(scored_record(access, assessment, message))
             board.risk(access.user, assessment.risk, assessment.band, access.ts)
-            latest[key] = {"risk": assessment.risk, "band": assessment.band, "ts": access.ts}
+            entry.live = {"risk": assessment.risk, "band": assessment.band, "ts": access.ts}
             if assessment.alert:
                 counters.alerts += 1
                 batch.outputs.append((alerts, key, orjson.dumps(alert_record(access, assessment))))
-        for key, entry in users.items():
-            if entry is not None:
-                batch.states[key] = (event, {"offset": message.offset, "detector": entry[0].state(), "live": latest[key]})
+        for key, pair in users.items():
+            if pair is not None:
+                pair[0].offset = message.offset
+                batch.users[key] = (event, pair[0])
         if not records:
             return
         counters.scored += len(records)
@@ -144,9 +159,15 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 except Exception as e:  # a bug must neither stop the stream nor lose the event
                     log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
                     await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
+                    # A detector may be half-way through an event: forget this batch's learning, keep the stored state.
+                    recent.clear()
+                    batch.users.clear()
                 await asyncio.sleep(0)  # an envelope is up to 500 events of CPU: let the web API and fetcher run
             sent = [await topic.send(key=key, value=value, force=True) for topic, key, value in batch.outputs]
             await asyncio.gather(*sent)
+            for key, (event, entry) in batch.users.items():
+                with handling(event):
+                    user_state[key] = {"offset": entry.offset, "detector": entry.detector.state(), "live": entry.live}
             for key, (event, state) in batch.states.items():
                 with handling(event):
                     user_state[key] = state
@@ -161,14 +182,13 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             try:
                 verdict = orjson.loads(event.message.value)
                 key = verdict["user"].encode()
-                state = user_state.get(key)
-                detector = UserDetector(detector_config, state and state["detector"])
-                detector.apply_verdict(verdict["verdict"], verdict.get("families", []), verdict["alert_ts"],
-                                       settings.suppress_days * 86400)
+                entry = user_entry(key)
+                entry.detector.apply_verdict(verdict["verdict"], verdict.get("families", []), verdict["alert_ts"],
+                                             settings.suppress_days * 86400)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as bad:
                 await dead_letter(event.message, f"invalid feedback: {bad}")
                 continue
-            user_state[key] = (state or {"offset": -1}) | {"detector": detector.state()}
+            user_state[key] = {"offset": entry.offset, "detector": entry.detector.state(), "live": entry.live}
             counters.feedback_applied += 1
 
     @app.agent(topics["tickets"], name="route-tickets")
@@ -187,7 +207,8 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         async for event in stream.events():
             ticket = orjson.loads(event.message.value)
             key = event.message.key
-            book = TicketBook.from_state(ticket_books.get(key))
+            entry = recent.get(key)  # a cached user scores with this very book
+            book = entry.book if entry is not None else TicketBook.from_state(ticket_books.get(key))
             book.assign(ticket["customer_id"], ticket["opened"], ticket["closed"])
             ticket_books[key] = book.state()
             counters.tickets_booked += 1
@@ -196,11 +217,22 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
 
 
 @dataclass
+class UserEntry:
+    """A user's detector and ticket book, the last source offset the detector counted, their latest risk."""
+
+    detector: UserDetector
+    book: TicketBook
+    offset: int
+    live: dict | None
+
+
+@dataclass
 class Outputs:
     """What a micro-batch of messages produces, held until its end."""
 
     outputs: list[tuple[faust.TopicT, bytes | None, bytes]] = field(default_factory=list)
-    states: dict[bytes, tuple[faust.types.EventT, dict]] = field(default_factory=dict)  # key -> (its message, state)
+    users: dict[bytes, tuple[faust.types.EventT, UserEntry]] = field(default_factory=dict)  # key -> (its last message, entry)
+    states: dict[bytes, tuple[faust.types.EventT, dict]] = field(default_factory=dict)  # other keys -> (message, state)
 
 
 @contextmanager

@@ -508,7 +508,7 @@ def evaluate(
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench(ctx: typer.Context) -> None:
-    """End-to-end benchmark: envelopes vs one event per message vs a raw consumer (benchmarks/pipeline_bench.py)."""
+    """End-to-end benchmark: envelopes vs one event per message vs decode-only ceilings (benchmarks/pipeline_bench.py)."""
     import subprocess
 
     from streams.settings import REPO_ROOT

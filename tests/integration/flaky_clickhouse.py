@@ -30,15 +30,13 @@ class FlakyClient:
         return attribute
 
 
-_real_client = ClickHouseStore.client
+def install() -> None:
+    """Every ClickHouseStore of this process writes through a FlakyClient."""
+    real = ClickHouseStore.client
+    down = Path(os.environ["CLICKHOUSE_DOWN_FILE"])
+    ClickHouseStore.client = property(lambda self: FlakyClient(real.fget(self), down))
 
 
-@property
-def _flaky_client(self):
-    return FlakyClient(_real_client.fget(self), Path(os.environ["CLICKHOUSE_DOWN_FILE"]))
-
-
-ClickHouseStore.client = _flaky_client
-
-if __name__ == "__main__":
+if __name__ == "__main__":  # only in the worker the test starts: importing this module changes nothing
+    install()
     cli.app()

@@ -193,11 +193,10 @@ class ScoredWatch:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.received: dict[str, float] = {}
-        self.stopping = threading.Event()
+        self.stopping, self.ready = threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self) -> ScoredWatch:
-        self.ready = threading.Event()
         self.thread.start()
         self.ready.wait(60)
         return self

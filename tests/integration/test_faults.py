@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 
 from streams.clickhouse import ClickHouseStore
 from streams.local_kafka import LocalKafka
@@ -98,10 +100,6 @@ def test_second_worker_takes_over_the_partitions_and_state_of_a_killed_one(make_
 
 
 def test_clickhouse_outage_holds_the_offsets_and_catches_up_with_nothing_lost(make_worker, tmp_path):
-    from pathlib import Path
-
-    from kafka import KafkaConsumer, TopicPartition
-
     down = tmp_path / "clickhouse-down"
     worker = make_worker(partitions=2)
     worker.command = (str(Path(__file__).with_name("flaky_clickhouse.py")),)

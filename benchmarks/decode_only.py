@@ -1,6 +1,6 @@
 """Decode-only consumers, the ceilings `pipeline_bench` compares Vigil's worker against.
 
-    python -m benchmarks.decode_only faust|quix BOOTSTRAP TOPIC COUNT RESULT_FILE
+    python -m benchmarks.decode_only faust|faust-vigil|quix BOOTSTRAP TOPIC COUNT RESULT_FILE
 
 Each reads TOPIC from the beginning, decodes every message with orjson and
 does nothing else; after COUNT messages it writes the seconds from its first
@@ -39,10 +39,10 @@ class Clock:
         return False
 
 
-def faust_agent(bootstrap: str, topic: str, clock: Clock) -> None:
+def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka") -> None:
     import faust
 
-    app = faust.App(f"decode-{uuid.uuid4().hex[:8]}", broker=f"kafka://{bootstrap}", store="memory://",
+    app = faust.App(f"decode-{uuid.uuid4().hex[:8]}", broker=f"{scheme}://{bootstrap}", store="memory://",
                     datadir=tempfile.mkdtemp(prefix="faust-decode-"), web_enabled=False,
                     consumer_auto_offset_reset="earliest", topic_disable_leader=True)
     source = app.topic(topic, value_serializer="raw", key_serializer="raw")
@@ -56,6 +56,13 @@ def faust_agent(bootstrap: str, topic: str, clock: Clock) -> None:
 
     sys.argv = [sys.argv[0], "worker", "--loglevel", "warn"]
     app.main()
+
+
+def vigil_transport(bootstrap: str, topic: str, clock: Clock) -> None:
+    """The same Faust agent on Vigil's transport (streams/kafka_driver.py): what its delivery path saves."""
+    from streams import kafka_driver
+
+    faust_agent(bootstrap, topic, clock, scheme=kafka_driver.SCHEME)
 
 
 def quix_app(bootstrap: str, topic: str, clock: Clock) -> None:
@@ -77,5 +84,5 @@ def quix_app(bootstrap: str, topic: str, clock: Clock) -> None:
 
 if __name__ == "__main__":
     engine, bootstrap, topic, count, result = sys.argv[1:6]
-    run = {"faust": faust_agent, "quix": quix_app}[engine]
+    run = {"faust": faust_agent, "quix": quix_app, "faust-vigil": vigil_transport}[engine]
     run(bootstrap, topic, Clock(int(count), Path(result)))

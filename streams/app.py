@@ -28,8 +28,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        # Commit often: a restart then replays (and the sink deduplicates) little.
-        broker_commit_every=1000,
+        # Commit about once a second: each commit first saves the users' state the scoring agent changed
+        # (streams/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
+        broker_commit_every=100_000,
         broker_commit_interval=1.0,
         # Each event produces three messages (changelog, scored, maybe alert); without a linger
         # aiokafka sends each as its own request, and socket writes dominate the profile.

@@ -15,6 +15,7 @@ from faust.streams import _current_event
 from mode.utils.collections import LRUCache
 
 from models import AccessEvent, Assessment, Context, Population, TicketBook, UserDetector
+from streams import kafka_driver
 from streams.contract import InvalidRecord, decode_message, parse_event, parse_ticket, partition_for
 from streams.counters import WorkerCounters
 from streams.directory import Directory
@@ -23,9 +24,6 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Saved every so many events of a partition: the population is statistics, so a
-# crash that loses the last few hundred updates changes nothing that matters.
-POPULATION_SAVE_EVERY = 2000
 SCORED_PER_MESSAGE = 500
 
 
@@ -34,32 +32,62 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     """Add the scoring agents and the tables they own to `app`; return the user-state table."""
     # Tables keyed by user (bytes), co-partitioned with vigil.events: a user's
     # state, tickets and events live in the same partition and move together.
-    user_state = app.Table("user-state", partitions=settings.partitions, key_type=bytes,
+    # Values are JSON the agent encodes itself (value_type=bytes): once, when it takes its snapshot.
+    user_state = app.Table("user-state", partitions=settings.partitions, key_type=bytes, value_type=bytes,
                            help="Each user's detector state and the last source offset it counted.")
     ticket_books = app.Table("ticket-books", partitions=settings.partitions, key_type=bytes,
                              help="The customers each user has a ticket for.")
     detector_config = settings.detector
     events, scored, alerts, deadletter = (topics[n] for n in ("events", "scored", "alerts", "deadletter"))
     populations: dict[int, Population] = {}
-    unsaved: dict[int, int] = {}  # events per partition since its population was last saved
     # The recently active users' detectors, live: decoding and rebuilding a user's state for every
     # message costs more than the models do. The table stays the truth; this is a read cache of it.
     recent: LRUCache[bytes, UserEntry] = LRUCache(limit=settings.detector_cache_users)
+    unsaved = Unsaved()
+
+    async def save_state() -> None:
+        """Before each offset commit, save the users' state the scoring agent changed since the last one.
+
+        Faust has chosen the offsets to commit when this runs, and those events were scored (a take batch
+        is acknowledged after its body), so a snapshot taken now covers them and perhaps more, which the
+        offsets in the state tell a replay to skip. Writing each changed user once per commit (about a
+        second) rather than once per batch is most of what the changelog costs.
+        """
+        async with unsaved.lock:  # between batches: each detector agrees with the offset it counted
+            users = [(key, event, orjson.dumps(entry.state())) for key, (event, entry) in unsaved.users.items()]
+            crowds = [(_population_key(partition), event, orjson.dumps(populations[partition].state()))
+                      for partition, event in unsaved.populations.items() if partition in populations]
+            unsaved.users.clear()
+            unsaved.populations.clear()
+        if not users and not crowds:
+            return
+        # The snapshot's outputs first: a saved state says its events were scored, so their records must be in Kafka.
+        await app.producer.flush()
+        for key, event, state in users + crowds:
+            with handling(event):
+                user_state[key] = state
+        await app.producer.flush()  # Faust's commit waits for its attached messages, not for table writes
+
+    kafka_driver.save_before_commit(app, save_state)
 
     @app.on_partitions_revoked.connect
     async def forget_partitions(app, revoked, **kwargs) -> None:
-        # Another worker may own (and update) them before they come back.
+        # Another worker may own (and update) them before they come back. Faust has committed (and so
+        # saved) before this signal: what is still unsaved here is uncommitted, and the next owner replays it.
         for tp in revoked:
             populations.pop(tp.partition, None)
+            unsaved.populations.pop(tp.partition, None)
+        for key in [key for key, (event, _) in unsaved.users.items() if event.message.tp in revoked]:
+            del unsaved.users[key]
         recent.clear()
 
-    def user_entry(key: bytes, batch: Outputs | None = None) -> UserEntry:
+    def user_entry(key: bytes) -> UserEntry:
         """The user's detector as the table holds it plus what this worker has observed since."""
-        if batch is not None and key in batch.users:  # not yet written: the cache may have let it go
-            return batch.users[key][1]
+        if key in unsaved.users:  # not yet saved: the cache may have let it go
+            return unsaved.users[key][1]
         entry = recent.get(key)
         if entry is None:
-            state = user_state.get(key) or {}
+            state = _decode(user_state.get(key))
             entry = UserEntry(UserDetector(detector_config, state.get("detector")),
                               TicketBook.from_state(ticket_books.get(key)), state.get("offset", -1), state.get("live"))
             recent[key] = entry
@@ -68,7 +96,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     def population(partition: int) -> Population:
         if partition not in populations:
             saved = user_state.get(_population_key(partition))
-            populations[partition] = Population.from_state(saved, seed=partition)
+            populations[partition] = Population.from_state(orjson.loads(saved) if saved else None, seed=partition)
         return populations[partition]
 
     async def dead_letter(message: faust.types.Message, reason: str, item: object = None, index: int | None = None) -> None:
@@ -112,7 +140,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                     # Sent to the wrong partition: re-send it, keyed, to where the user's state lives.
                     await events.send(key=key, value=orjson.dumps(item) if enveloped else message.value)
                     continue
-                entry = user_entry(key, batch)
+                entry = user_entry(key)
                 if entry.offset >= message.offset:
                     users[key] = None  # redelivered after a restart: already counted in this user's state
                 else:
@@ -130,58 +158,46 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         for key, pair in users.items():
             if pair is not None:
                 pair[0].offset = message.offset
-                batch.users[key] = (event, pair[0])
+                unsaved.users[key] = (event, pair[0])
         if not records:
             return
         counters.scored += len(records)
         batch.scored.setdefault(message.partition, []).extend(records)
-        unsaved[message.partition] = unsaved.get(message.partition, 0) + len(records)
-        if unsaved[message.partition] >= POPULATION_SAVE_EVERY:
-            unsaved[message.partition] = 0
-            batch.states[_population_key(message.partition)] = (event, crowd.state())
+        unsaved.populations[message.partition] = event
 
     @user_state.on_recover
     async def show_owned_users() -> None:
         # After every rebalance the board shows exactly the users whose partitions this worker now owns.
-        board.reload([{"user": key.decode(), **state["live"]} for key, state in user_state.items()
-                      if state.get("live")])
+        states = ((key, _decode(value)) for key, value in user_state.items() if not key.startswith(b"\x00"))
+        board.reload([{"user": key.decode(), **state["live"]} for key, state in states if state.get("live")])
 
     @app.agent(events, name="score")
     async def score(stream: faust.StreamT) -> None:
-        # Micro-batches: the outputs of a batch are delivered before any user state is written, the state
-        # before the batch's offsets can be committed. A crash before the state write replays the batch and scores
-        # it again (the sink keeps one row per event); after it, the outputs are already in Kafka, so the
-        # replay may skip what the state has counted without losing an event.
+        # Micro-batches: a batch's outputs go to Kafka together; the users' state it changed is saved
+        # before its offsets are committed (`save_state`). A crash replays from the last commit with the
+        # state saved with it: the replay scores again what was not saved (the sink keeps one row per event)
+        # and skips what the state has counted, so no event is lost or counted twice in a user's risk.
         async for taken in stream.take_events(settings.score_batch, within=settings.score_batch_seconds):
-            batch = Outputs()
-            for event in taken:
-                try:
-                    await score_message(event, batch)
-                except Exception as e:  # a bug must neither stop the stream nor lose the event
-                    log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
-                    await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
-                    # A detector may be half-way through an event: forget this batch's learning, keep the stored state.
-                    recent.clear()
-                    batch.users.clear()
-                await asyncio.sleep(0)  # an envelope is up to 500 events of CPU: let the web API and fetcher run
-            for partition, records in batch.scored.items():
-                # One message per SCORED_PER_MESSAGE records, in the source partition: a produce per event
-                # costs more than scoring it. The sink and every reader take both forms (docs/events.md).
-                for start in range(0, len(records), SCORED_PER_MESSAGE):
-                    chunk = orjson.dumps({"scored": records[start:start + SCORED_PER_MESSAGE]})
-                    batch.outputs.append((scored, None, chunk, partition))
-            sent = [await topic.send(key=key, value=value, partition=partition, force=True)
-                    for topic, key, value, partition in batch.outputs]
-            await asyncio.gather(*sent)
-            for key, (event, entry) in batch.users.items():
-                with handling(event):
-                    user_state[key] = {"offset": entry.offset, "detector": entry.detector.state(), "live": entry.live}
-            for key, (event, state) in batch.states.items():
-                with handling(event):
-                    user_state[key] = state
-            # Faust's commit waits for attached messages only, not for changelog writes: deliver them
-            # before this batch's offsets can be committed, or a crash could commit past a lost state.
-            await app.producer.flush()
+            async with unsaved.lock:
+                batch = Outputs()
+                for event in taken:
+                    try:
+                        await score_message(event, batch)
+                    except Exception as e:  # a bug must neither stop the stream nor lose the event
+                        log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
+                        await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
+                        # A detector may be half-way through an event: forget the unsaved learning, keep the saved state.
+                        recent.clear()
+                        unsaved.users.clear()
+                    await asyncio.sleep(0)  # an envelope is up to 500 events of CPU: let the web API and fetcher run
+                for partition, records in batch.scored.items():
+                    # One message per SCORED_PER_MESSAGE records, in the source partition: a produce per event
+                    # costs more than scoring it. The sink and every reader take both forms (docs/events.md).
+                    for start in range(0, len(records), SCORED_PER_MESSAGE):
+                        chunk = orjson.dumps({"scored": records[start:start + SCORED_PER_MESSAGE]})
+                        batch.outputs.append((scored, None, chunk, partition))
+                for topic, key, value, partition in batch.outputs:
+                    await topic.send(key=key, value=value, partition=partition, force=True)
 
     @app.agent(topics["feedback"], name="apply-feedback")
     async def apply_feedback(stream: faust.StreamT) -> None:
@@ -190,13 +206,14 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             try:
                 verdict = orjson.loads(event.message.value)
                 key = verdict["user"].encode()
-                entry = user_entry(key)
-                entry.detector.apply_verdict(verdict["verdict"], verdict.get("families", []), verdict["alert_ts"],
-                                             settings.suppress_days * 86400)
+                async with unsaved.lock:
+                    entry = user_entry(key)
+                    entry.detector.apply_verdict(verdict["verdict"], verdict.get("families", []), verdict["alert_ts"],
+                                                 settings.suppress_days * 86400)
+                    unsaved.users[key] = (event, entry)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as bad:
                 await dead_letter(event.message, f"invalid feedback: {bad}")
                 continue
-            user_state[key] = {"offset": entry.offset, "detector": entry.detector.state(), "live": entry.live}
             counters.feedback_applied += 1
 
     @app.agent(topics["tickets"], name="route-tickets")
@@ -233,6 +250,10 @@ class UserEntry:
     offset: int
     live: dict | None
 
+    def state(self) -> dict:
+        """What the user-state table keeps of this entry (the book has its own table)."""
+        return {"offset": self.offset, "detector": self.detector.state(), "live": self.live}
+
 
 @dataclass
 class Outputs:
@@ -240,8 +261,15 @@ class Outputs:
 
     outputs: list[tuple[faust.TopicT, bytes | None, bytes, int | None]] = field(default_factory=list)  # topic, key, value, partition
     scored: dict[int, list[dict]] = field(default_factory=dict)  # source partition -> scored records, in order
+
+
+@dataclass
+class Unsaved:
+    """What scoring has changed since the last commit, and the lock that keeps batches whole."""
+
     users: dict[bytes, tuple[faust.types.EventT, UserEntry]] = field(default_factory=dict)  # key -> (its last message, entry)
-    states: dict[bytes, tuple[faust.types.EventT, dict]] = field(default_factory=dict)  # other keys -> (message, state)
+    populations: dict[int, faust.types.EventT] = field(default_factory=dict)  # partition -> its last message
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 @contextmanager
@@ -253,6 +281,11 @@ def handling(event: faust.types.EventT):
         yield
     finally:
         _current_event.reset(token)
+
+
+def _decode(value: bytes | None) -> dict:
+    """A user's entry in the user-state table (JSON), or an empty one."""
+    return orjson.loads(value) if value else {}
 
 
 def _population_key(partition: int) -> bytes:

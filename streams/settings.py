@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     web_port: int = Field(6066, ge=1, le=65535, description="Worker web API port.")
     api_token: SecretStr | None = Field(None, description="Bearer token of the web API; generated into data_dir when unset.")
     score_batch: int = Field(1000, ge=1, description="Messages the scoring agent takes at a time (its outputs are delivered together).")
-    score_batch_seconds: float = Field(0.1, gt=0, description="Longest wait to fill a scoring batch.")
+    score_batch_seconds: float = Field(0.03, gt=0, description="Longest wait to fill a scoring batch (latency against per-batch cost).")
     detector_cache_users: int = Field(20000, ge=1, description="Users whose detectors a worker keeps decoded in memory (about 7 KB each).")
     max_future_seconds: float = Field(86400.0, gt=0, description="Events dated further ahead of the clock are dead-lettered.")
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// (rocksdict) or memory://.")

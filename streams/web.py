@@ -139,10 +139,10 @@ def register(app: faust.App, settings: Settings, sink: ClickHouseSink, counters:
         async def get(self, request: Request, user: str) -> Response:
             if not authorized(request):
                 return denied(self)
-            state = user_state.get(user.encode())
+            saved = user_state.get(user.encode())
             reasons = []
-            if state is not None:
-                detector = UserDetector(settings.detector, state["detector"])
+            if saved is not None:
+                detector = UserDetector(settings.detector, orjson.loads(saved)["detector"])
                 latest = board.users.get(user, {}).get("ts") or detector.ledger_ts()
                 reasons = [{"family": f, "points": p, "reason": r, "technique": t} for f, p, r, t in detector.ledger.top(latest, 5)]
             parameters = {"user": user}

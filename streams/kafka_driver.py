@@ -115,7 +115,7 @@ class Consumer(faust_aiokafka.Consumer):
                     and not any(channel.queue.full() for channel in channels_of(tp, ())))
         return cannot_block
 
-    async def _drain_messages(self, fetcher) -> None:  # pragma: no cover - Faust's loop, one line changed
+    async def _drain_messages(self, fetcher) -> None:  # pragma: no cover - Faust's loop, its delivery changed
         # faust.transport.consumer.Consumer._drain_messages (faust-streaming 0.15) with the
         # per-message `wait_first` taken only when a delivery could block.
         callback = self.callback

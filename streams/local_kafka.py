@@ -24,6 +24,15 @@ from streams.settings import INFRA_DIR, Settings
 KAFKA_INFRA = INFRA_DIR / "kafka"
 
 
+def _listening(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:`port`."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 class KafkaSetupError(RuntimeError):
     """Something on this machine stops the local broker; the message says how to fix it."""
 
@@ -90,6 +99,12 @@ class LocalKafka:
         """Start the broker (formatting storage the first time) and wait until it serves metadata."""
         if pid := self.pid():
             return pid
+        # Another process on our ports would answer `ready()` in our broker's place (and ours would die).
+        busy = [str(port) for port in (self.port, self.settings.kafka_controller_port) if _listening(port)]
+        if busy:
+            raise KafkaSetupError(
+                f"127.0.0.1:{' and '.join(busy)} is in use by another process, not a broker started from {self.home}: "
+                "stop it, or choose free ports with VIGIL_KAFKA_BOOTSTRAP and VIGIL_KAFKA_CONTROLLER_PORT")
         java = _java()
         libs = self.fetch()
         self.home.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,8 @@ what a Faust agent costs per message (a decode-only agent spends more time
 there than decoding). Here a message whose delivery cannot block — flow
 running, producer buffer below its limit, no target queue full — is delivered
 by a plain `await` followed by one turn of the event loop; anything else takes
-Faust's path unchanged. A decode-only agent reads 1.65× as many messages a
-second this way (docs/benchmarks.md).
+Faust's path unchanged. A decode-only agent reads about 1.5× as many messages
+a second this way (docs/benchmarks.md).
 
 **Fetch wait.** Faust's consumer asks the broker to hold a fetch up to
 1.5 s for data to arrive. aiokafka leaves out of a fetch the partitions whose

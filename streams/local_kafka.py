@@ -142,9 +142,7 @@ class LocalKafka:
         from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
-        try:  # a closed port answers at once; kafka-python would retry for 30 s
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except OSError:
+        if not _listening(self.port):  # a closed port answers at once; kafka-python would retry for 30 s
             return False
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=3000,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import csv
 import functools
+import gc
 import os
 import sys
 from enum import Enum
@@ -28,6 +29,7 @@ report_app = typer.Typer(help="Reports for investigations.", no_args_is_help=Tru
 app.add_typer(report_app, name="report")
 console = Console()
 err = Console(stderr=True)
+GC_THRESHOLDS = (50_000, 20, 100)  # the worker's: allocations before a young collection, young before middle, middle before full
 
 
 class Format(str, Enum):
@@ -177,6 +179,9 @@ def worker(loglevel: str = typer.Option("warning", help="Faust log level.")) -> 
     create_topics(settings)
     err.print(f"vigil worker: {settings.kafka_bootstrap} → {settings.topic('events')} → ClickHouse "
               f"({_masked_dsn(settings)}); web API on {settings.web_url}", highlight=False)
+    # The heap is mostly long-lived detectors: with Python's default thresholds the collector walked all of
+    # them every couple of seconds (180–320 ms each with 1,100 users, 5 % of the CPU and the latency tail).
+    gc.set_threshold(*GC_THRESHOLDS)
     faust.Worker(create_app(settings, store), loglevel=loglevel, quiet=True).execute_from_commandline()
 
 

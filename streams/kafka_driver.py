@@ -1,6 +1,6 @@
 """Faust's aiokafka transport with four changes: uncommitted partitions rewind to their beginning,
 messages reach the agents' queues without a task per message, fetches wait at most 100 ms at the broker,
-and an app can save state before a commit.
+and an app can save state before a commit; and a way to produce many records at once.
 
 **Rewind.**
 After a rebalance Faust drops what it had fetched but not yet handed to an
@@ -39,6 +39,11 @@ commit of `app` await `save()` after Faust has chosen the offsets and before
 it commits them. The scoring agent saves there the user state it holds in
 memory, instead of writing every user's state after every batch.
 
+**Many records at once.** `produce_batches(app, topic, records)` hands
+records to the app's producer a full record batch at a time. Sent one by one
+while the event loop is busy, each record waited a turn of the loop (10–30 ms
+under load), and a commit's thousand user states took seconds.
+
 Selected with the broker URL scheme `vigil+kafka://`.
 """
 
@@ -66,6 +71,32 @@ _savers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> save
 def save_before_commit(app, save: Callable[[], Awaitable[None]]) -> None:
     """Await `save()` before each offset commit of `app` (an app on this transport), once its offsets are chosen."""
     _savers[app] = save
+
+
+async def produce_batches(app, topic: str, records: Mapping[int, list[tuple[bytes, bytes]]]) -> dict[TP, int]:
+    """Produce `records` (partition -> [(key, value)], in order) to `topic` with `app`'s producer;
+    return the offset of the last record written to each partition, once all are acknowledged."""
+    producer: aiokafka.AIOKafkaProducer = app.producer._ensure_producer()  # Faust's own, started with the app
+    sent: list[tuple[int, int, asyncio.Future]] = []  # partition, records in the batch, its delivery
+
+    async def send(batch, partition: int) -> None:
+        sent.append((partition, batch.record_count(), await producer.send_batch(batch, topic, partition=partition)))
+
+    for partition, pairs in records.items():
+        batch = producer.create_batch()
+        for key, value in pairs:
+            if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start the next
+                await send(batch, partition)
+                batch = producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    raise ValueError(f"a record of {len(value)} bytes does not fit a batch of {topic}")
+        if batch.record_count():
+            await send(batch, partition)
+    last: dict[TP, int] = {}
+    for partition, count, delivery in sent:
+        tp = TP(topic, partition)
+        last[tp] = max(last.get(tp, -1), (await delivery).offset + count - 1)  # a batch's offset is its first record's
+    return last
 
 
 async def seek_to_committed_or_beginning(consumer: aiokafka.AIOKafkaConsumer,

@@ -25,6 +25,7 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 SCORED_PER_MESSAGE = 500
+YIELD_EVERY = 50  # events scored between turns of the event loop
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
@@ -45,15 +46,28 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     recent: LRUCache[bytes, UserEntry] = LRUCache(limit=settings.detector_cache_users)
     unsaved = Unsaved()
 
+    async def emit() -> None:
+        """Send what the messages scored since the last emit produced (call holding the lock)."""
+        outputs, unsaved.outputs = unsaved.outputs, Outputs()
+        for partition, records in outputs.scored.items():
+            # One message per SCORED_PER_MESSAGE records, in the source partition: a produce per event
+            # costs more than scoring it. The sink and every reader take both forms (docs/events.md).
+            for start in range(0, len(records), SCORED_PER_MESSAGE):
+                chunk = orjson.dumps({"scored": records[start:start + SCORED_PER_MESSAGE]})
+                await scored.send(value=chunk, partition=partition, force=True)
+        for key, value in outputs.alerts:
+            await alerts.send(key=key, value=value, force=True)
+
     async def save_state() -> None:
         """Before each offset commit, save the users' state the scoring agent changed since the last one.
 
         Faust has chosen the offsets to commit when this runs, and those events were scored (a take batch
         is acknowledged after its body), so a snapshot taken now covers them and perhaps more, which the
         offsets in the state tell a replay to skip. Writing each changed user once per commit (about a
-        second) rather than once per batch is most of what the changelog costs.
+        second) rather than once per message is most of what the changelog costs.
         """
-        async with unsaved.lock:  # between batches: each detector agrees with the offset it counted
+        async with unsaved.lock:  # between messages: each detector agrees with the offset it counted
+            await emit()  # a saved state says its events were scored: their records go to Kafka first
             users = [(key, event, orjson.dumps(entry.state())) for key, (event, entry) in unsaved.users.items()]
             crowds = [(_population_key(partition), event, orjson.dumps(populations[partition].state()))
                       for partition, event in unsaved.populations.items() if partition in populations]
@@ -61,12 +75,23 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             unsaved.populations.clear()
         if not users and not crowds:
             return
-        # The snapshot's outputs first: a saved state says its events were scored, so their records must be in Kafka.
         await app.producer.flush()
-        for key, event, state in users + crowds:
-            with handling(event):
-                user_state[key] = state
-        await app.producer.flush()  # Faust's commit waits for its attached messages, not for table writes
+        await write_state(users + crowds)  # delivered before Faust commits (it waits only for its own sends)
+
+    async def write_state(entries: list[tuple[bytes, faust.types.EventT, bytes]]) -> None:
+        """Write entries to the user-state table's store and changelog, the changelog a batch at a time.
+
+        What `user_state[key] = value` does, but for many keys at once: Faust would queue each record in
+        a buffer drained one send at a time, and pause delivery to every agent until it is nearly empty.
+        """
+        store, by_partition = user_state.data, {}
+        for key, event, value in entries:
+            with handling(event):  # the store keeps it in the partition of the user's message
+                store[key] = value
+            by_partition.setdefault(event.message.partition, []).append((key, value))
+        written = await kafka_driver.produce_batches(app, user_state.changelog_topic.get_topic_name(), by_partition)
+        for tp, offset in written.items():  # how far this worker's store is up to date, for a restart's recovery
+            store.set_persisted_offset(tp, offset)
 
     kafka_driver.save_before_commit(app, save_state)
 
@@ -125,6 +150,10 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         crowd = population(message.partition)
         records = []
         for index, item in enumerate(items):
+            if index and not index % YIELD_EVERY:
+                # An envelope is up to 500 events of CPU: let the producer's sender, the fetcher and the web API
+                # run between them, or every produce request waits for an envelope to finish.
+                await asyncio.sleep(0)
             try:
                 access = parse_event(item)
                 if access.ts > time.time() + settings.max_future_seconds:
@@ -154,7 +183,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             entry.live = {"risk": assessment.risk, "band": assessment.band, "ts": access.ts}
             if assessment.alert:
                 counters.alerts += 1
-                batch.outputs.append((alerts, key, orjson.dumps(alert_record(access, assessment)), None))
+                batch.alerts.append((key, orjson.dumps(alert_record(access, assessment))))
         for key, pair in users.items():
             if pair is not None:
                 pair[0].offset = message.offset
@@ -163,6 +192,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             return
         counters.scored += len(records)
         batch.scored.setdefault(message.partition, []).extend(records)
+        batch.count += len(records)
         unsaved.populations[message.partition] = event
 
     @user_state.on_recover
@@ -178,26 +208,21 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         # state saved with it: the replay scores again what was not saved (the sink keeps one row per event)
         # and skips what the state has counted, so no event is lost or counted twice in a user's risk.
         async for taken in stream.take_events(settings.score_batch, within=settings.score_batch_seconds):
-            async with unsaved.lock:
-                batch = Outputs()
-                for event in taken:
+            for event in taken:
+                async with unsaved.lock:  # one message at a time: a state snapshot falls between two
                     try:
-                        await score_message(event, batch)
+                        await score_message(event, unsaved.outputs)
                     except Exception as e:  # a bug must neither stop the stream nor lose the event
                         log.exception("scoring failed at %s/%s", event.message.partition, event.message.offset)
                         await dead_letter(event.message, f"internal error: {type(e).__name__}: {e}")
                         # A detector may be half-way through an event: forget the unsaved learning, keep the saved state.
                         recent.clear()
                         unsaved.users.clear()
-                    await asyncio.sleep(0)  # an envelope is up to 500 events of CPU: let the web API and fetcher run
-                for partition, records in batch.scored.items():
-                    # One message per SCORED_PER_MESSAGE records, in the source partition: a produce per event
-                    # costs more than scoring it. The sink and every reader take both forms (docs/events.md).
-                    for start in range(0, len(records), SCORED_PER_MESSAGE):
-                        chunk = orjson.dumps({"scored": records[start:start + SCORED_PER_MESSAGE]})
-                        batch.outputs.append((scored, None, chunk, partition))
-                for topic, key, value, partition in batch.outputs:
-                    await topic.send(key=key, value=value, partition=partition, force=True)
+                    if unsaved.outputs.count >= SCORED_PER_MESSAGE:
+                        await emit()
+                await asyncio.sleep(0)
+            async with unsaved.lock:
+                await emit()
 
     @app.agent(topics["feedback"], name="apply-feedback")
     async def apply_feedback(stream: faust.StreamT) -> None:
@@ -257,16 +282,18 @@ class UserEntry:
 
 @dataclass
 class Outputs:
-    """What a micro-batch of messages produces, held until its end."""
+    """What scored messages produce, held until a batch ends or SCORED_PER_MESSAGE records are waiting."""
 
-    outputs: list[tuple[faust.TopicT, bytes | None, bytes, int | None]] = field(default_factory=list)  # topic, key, value, partition
     scored: dict[int, list[dict]] = field(default_factory=dict)  # source partition -> scored records, in order
+    count: int = 0  # scored records
+    alerts: list[tuple[bytes, bytes]] = field(default_factory=list)  # key, value
 
 
 @dataclass
 class Unsaved:
-    """What scoring has changed since the last commit, and the lock that keeps batches whole."""
+    """What scoring has changed since the last commit and not yet sent, and the lock that keeps messages whole."""
 
+    outputs: Outputs = field(default_factory=Outputs)
     users: dict[bytes, tuple[faust.types.EventT, UserEntry]] = field(default_factory=dict)  # key -> (its last message, entry)
     populations: dict[int, faust.types.EventT] = field(default_factory=dict)  # partition -> its last message
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)

@@ -45,6 +45,9 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     # message costs more than the models do. The table stays the truth; this is a read cache of it.
     recent: LRUCache[bytes, UserEntry] = LRUCache(limit=settings.detector_cache_users)
     unsaved = Unsaved()
+    # Let the producer's sender, the fetcher and the web API run between events, or every produce request
+    # waits for an envelope (up to 500 events of CPU) to finish; but not after every one-event message.
+    pace = Pace(every=YIELD_EVERY)
 
     async def emit() -> None:
         """Send what the messages scored since the last emit produced (call holding the lock)."""
@@ -136,6 +139,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         try:
             decoded = decode_message(message.value)
         except InvalidRecord as bad:
+            await pace.tick()
             await dead_letter(message, bad.reason)
             return
         if isinstance(decoded, list):
@@ -150,10 +154,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         crowd = population(message.partition)
         records = []
         for index, item in enumerate(items):
-            if index and not index % YIELD_EVERY:
-                # An envelope is up to 500 events of CPU: let the producer's sender, the fetcher and the web API
-                # run between them, or every produce request waits for an envelope to finish.
-                await asyncio.sleep(0)
+            await pace.tick()
             try:
                 access = parse_event(item)
                 if access.ts > time.time() + settings.max_future_seconds:
@@ -220,7 +221,6 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                         unsaved.users.clear()
                     if unsaved.outputs.count >= SCORED_PER_MESSAGE:
                         await emit()
-                await asyncio.sleep(0)
             async with unsaved.lock:
                 await emit()
 
@@ -297,6 +297,32 @@ class Unsaved:
     users: dict[bytes, tuple[faust.types.EventT, UserEntry]] = field(default_factory=dict)  # key -> (its last message, entry)
     populations: dict[int, faust.types.EventT] = field(default_factory=dict)  # partition -> its last message
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Pace:
+    """A turn of the event loop every `every` ticks, for CPU-bound work done in a coroutine.
+
+    Examples
+    --------
+    >>> pace = Pace(every=50)
+    >>> async def score(events):
+    ...     for _ in range(events):
+    ...         await pace.tick()  # then the work of one event
+    >>> asyncio.run(score(120))
+    >>> pace.count  # ticks since the last turn (at 100)
+    20
+
+    """
+
+    def __init__(self, every: int) -> None:
+        self.every = every
+        self.count = 0
+
+    async def tick(self) -> None:
+        self.count += 1
+        if self.count >= self.every:
+            self.count = 0
+            await asyncio.sleep(0)
 
 
 @contextmanager

@@ -39,7 +39,7 @@ class Clock:
         return False
 
 
-def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka") -> None:
+def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka", spinner: bool = True) -> None:
     import faust
 
     app = faust.App(f"decode-{uuid.uuid4().hex[:8]}", broker=f"{scheme}://{bootstrap}", store="memory://",
@@ -54,15 +54,17 @@ def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka")
             if clock.tick():
                 os._exit(0)  # measured: leave at once rather than time Faust's shutdown
 
-    sys.argv = [sys.argv[0], "worker", "--loglevel", "warn"]
-    app.main()
+    worker = faust.Worker(app, loglevel="warn", quiet=True)
+    if not spinner:
+        worker.spinner = None  # as `vigil worker` runs (its handler sets the root logger to DEBUG)
+    worker.execute_from_commandline()
 
 
 def vigil_transport(bootstrap: str, topic: str, clock: Clock) -> None:
-    """The same Faust agent on Vigil's transport (streams/kafka_driver.py): what its delivery path saves."""
+    """The same Faust agent as Vigil runs it: on Vigil's transport (streams/kafka_driver.py), without the spinner."""
     from streams import kafka_driver
 
-    faust_agent(bootstrap, topic, clock, scheme=kafka_driver.SCHEME)
+    faust_agent(bootstrap, topic, clock, scheme=kafka_driver.SCHEME, spinner=False)
 
 
 def quix_app(bootstrap: str, topic: str, clock: Clock) -> None:

@@ -9,11 +9,12 @@ import sys
 import uuid
 
 import aiokafka
+import faust
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from streams.kafka_driver import seek_to_committed_or_beginning
+from streams.kafka_driver import produce_batches, seek_to_committed_or_beginning
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +86,35 @@ def test_every_message_reaches_the_agent_once_and_in_order_whichever_path_it_tak
         assert in_partition == sorted(in_partition)  # in order within its partition
     assert result["paths"]["await"] > count / 2  # most went the cheap way ...
     assert result["paths"]["wait_first"] > 0  # ... and a full buffer took Faust's
+
+
+def test_records_produced_a_batch_at_a_time_arrive_in_order_and_their_last_offsets_are_returned(kafka, tmp_path):
+    topic = f"batches-{uuid.uuid4().hex[:8]}"
+    admin = KafkaAdminClient(bootstrap_servers=kafka)
+    admin.create_topics([NewTopic(topic, 3, 1)])
+    admin.close()
+    # 16 KB batches: 300 records of ~1 KB fill several per partition; partition 2 gets none.
+    records = {p: [(f"k{p}-{n}".encode(), bytes([65 + p]) * 1000 + str(n).encode()) for n in range(300)] for p in (0, 1)}
+
+    async def produce() -> dict:
+        app = faust.App(f"batches-{uuid.uuid4().hex[:8]}", broker=f"kafka://{kafka}", datadir=str(tmp_path),
+                        producer_max_batch_size=16 * 1024)
+        await app.producer.start()
+        try:
+            return await produce_batches(app, topic, records)
+        finally:
+            await app.producer.stop()
+
+    last = asyncio.run(produce())
+    assert last == {faust.types.TP(topic, 0): 299, faust.types.TP(topic, 1): 299}
+    consumer = KafkaConsumer(bootstrap_servers=kafka, auto_offset_reset="earliest", consumer_timeout_ms=10_000)
+    for p, pairs in records.items():
+        consumer.assign([TopicPartition(topic, p)])
+        consumer.seek_to_beginning()
+        got = []
+        for message in consumer:
+            got.append((message.key, message.value))
+            if len(got) == len(pairs):
+                break
+        assert got == pairs
+    consumer.close()

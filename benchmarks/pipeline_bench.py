@@ -119,6 +119,7 @@ def run(settings: Settings, org: SupportOrg, events: list[dict], mode: str, rate
     try:
         _wait(lambda: _health(settings) is not None, 120)
         context = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
+        booking = time.time()
         for t in org.ticket_log:
             context.send(settings.topic("tickets"), key=t["ticket_id"].encode(), value=orjson.dumps(t))
         for d in org.directory():
@@ -126,6 +127,7 @@ def run(settings: Settings, org: SupportOrg, events: list[dict], mode: str, rate
         context.flush()
         context.close()
         _wait(lambda: (_health(settings) or {}).get("tickets_booked", 0) >= len(org.ticket_log), 300)
+        tickets_per_second = round(len(org.ticket_log) / (time.time() - booking))
         handed: dict[str, float] = {}
         with ScoredWatch(settings) as watch:
             started = produce(settings, events, mode, rate, handed)
@@ -141,7 +143,7 @@ def run(settings: Settings, org: SupportOrg, events: list[dict], mode: str, rate
         reading = _percentiles([watch.received[k] - watch.written[k] for k in watch.written])
         return {"events_per_second": round(len(events) / (stored - started)), "seconds": round(stored - started, 1),
                 "latency_ms": latency, "until_scored_written_ms": scoring, "scored_written_to_read_ms": reading,
-                "latency_samples": len(watch.received)}
+                "latency_samples": len(watch.received), "tickets_booked_per_second": tickets_per_second}
     finally:
         worker.terminate()
         worker.wait(60)

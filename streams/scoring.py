@@ -33,10 +33,10 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     """Add the scoring agents and the tables they own to `app`; return the user-state table."""
     # Tables keyed by user (bytes), co-partitioned with vigil.events: a user's
     # state, tickets and events live in the same partition and move together.
-    # Values are JSON the agent encodes itself (value_type=bytes): once, when it takes its snapshot.
+    # Values are JSON the agents encode themselves (value_type=bytes): once, when a commit takes its snapshot.
     user_state = app.Table("user-state", partitions=settings.partitions, key_type=bytes, value_type=bytes,
                            help="Each user's detector state and the last source offset it counted.")
-    ticket_books = app.Table("ticket-books", partitions=settings.partitions, key_type=bytes,
+    ticket_books = app.Table("ticket-books", partitions=settings.partitions, key_type=bytes, value_type=bytes,
                              help="The customers each user has a ticket for.")
     detector_config = settings.detector
     events, scored, alerts, deadletter = (topics[n] for n in ("events", "scored", "alerts", "deadletter"))
@@ -74,25 +74,29 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             users = [(key, event, orjson.dumps(entry.state())) for key, (event, entry) in unsaved.users.items()]
             crowds = [(_population_key(partition), event, orjson.dumps(populations[partition].state()))
                       for partition, event in unsaved.populations.items() if partition in populations]
+            books = [(key, event, orjson.dumps(book.state())) for key, (event, book) in unsaved.books.items()]
             unsaved.users.clear()
             unsaved.populations.clear()
-        if not users and not crowds:
+            unsaved.books.clear()
+        if not (users or crowds or books):
             return
         await app.producer.flush()
-        await write_state(users + crowds)  # delivered before Faust commits (it waits only for its own sends)
+        # Delivered before Faust commits (it waits only for its own sends).
+        await write_state(user_state, users + crowds)
+        await write_state(ticket_books, books)
 
-    async def write_state(entries: list[tuple[bytes, faust.types.EventT, bytes]]) -> None:
-        """Write entries to the user-state table's store and changelog, the changelog a batch at a time.
+    async def write_state(table: faust.types.TableT, entries: list[tuple[bytes, faust.types.EventT, bytes]]) -> None:
+        """Write entries to `table`'s store and changelog, the changelog a record batch at a time.
 
-        What `user_state[key] = value` does, but for many keys at once: Faust would queue each record in
-        a buffer drained one send at a time, and pause delivery to every agent until it is nearly empty.
+        What `table[key] = value` does, but for many keys at once: Faust would queue each record in a
+        buffer drained one send at a time, and pause delivery to every agent until it is nearly empty.
         """
-        store, by_partition = user_state.data, {}
+        store, by_partition = table.data, {}
         for key, event, value in entries:
             with handling(event):  # the store keeps it in the partition of the user's message
                 store[key] = value
             by_partition.setdefault(event.message.partition, []).append((key, value))
-        written = await kafka_driver.produce_batches(app, user_state.changelog_topic.get_topic_name(), by_partition)
+        written = await kafka_driver.produce_batches(app, table.changelog_topic.get_topic_name(), by_partition)
         for tp, offset in written.items():  # how far this worker's store is up to date, for a restart's recovery
             store.set_persisted_offset(tp, offset)
 
@@ -105,8 +109,9 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         for tp in revoked:
             populations.pop(tp.partition, None)
             unsaved.populations.pop(tp.partition, None)
-        for key in [key for key, (event, _) in unsaved.users.items() if event.message.tp in revoked]:
-            del unsaved.users[key]
+        for changed in (unsaved.users, unsaved.books):
+            for key in [key for key, (event, _) in changed.items() if event.message.tp in revoked]:
+                del changed[key]
         recent.clear()
 
     def user_entry(key: bytes) -> UserEntry:
@@ -116,10 +121,17 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         entry = recent.get(key)
         if entry is None:
             state = _decode(user_state.get(key))
-            entry = UserEntry(UserDetector(detector_config, state.get("detector")),
-                              TicketBook.from_state(ticket_books.get(key)), state.get("offset", -1), state.get("live"))
+            entry = UserEntry(UserDetector(detector_config, state.get("detector")), ticket_book(key),
+                              state.get("offset", -1), state.get("live"))
             recent[key] = entry
         return entry
+
+    def ticket_book(key: bytes) -> TicketBook:
+        """The user's ticket book: the one their live detector scores with, else the table's."""
+        if key in unsaved.books:
+            return unsaved.books[key][1]
+        entry = unsaved.users[key][1] if key in unsaved.users else recent.get(key)
+        return entry.book if entry is not None else TicketBook.from_state(_decode(ticket_books.get(key)))
 
     def population(partition: int) -> Population:
         if partition not in populations:
@@ -257,10 +269,10 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         async for event in stream.events():
             ticket = orjson.loads(event.message.value)
             key = event.message.key
-            entry = recent.get(key)  # a cached user scores with this very book
-            book = entry.book if entry is not None else TicketBook.from_state(ticket_books.get(key))
-            book.assign(ticket["customer_id"], ticket["opened"], ticket["closed"])
-            ticket_books[key] = book.state()
+            async with unsaved.lock:  # saved with the next commit, like the users' state
+                book = ticket_book(key)
+                book.assign(ticket["customer_id"], ticket["opened"], ticket["closed"])
+                unsaved.books[key] = (event, book)
             counters.tickets_booked += 1
 
     return user_state
@@ -291,10 +303,12 @@ class Outputs:
 
 @dataclass
 class Unsaved:
-    """What scoring has changed since the last commit and not yet sent, and the lock that keeps messages whole."""
+    """What scoring and booking have changed since the last commit and not yet sent, and the lock that keeps
+    messages whole."""
 
     outputs: Outputs = field(default_factory=Outputs)
     users: dict[bytes, tuple[faust.types.EventT, UserEntry]] = field(default_factory=dict)  # key -> (its last message, entry)
+    books: dict[bytes, tuple[faust.types.EventT, TicketBook]] = field(default_factory=dict)  # key -> (its last ticket, book)
     populations: dict[int, faust.types.EventT] = field(default_factory=dict)  # partition -> its last message
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -337,7 +351,7 @@ def handling(event: faust.types.EventT):
 
 
 def _decode(value: bytes | None) -> dict:
-    """A user's entry in the user-state table (JSON), or an empty one."""
+    """A value of the user-state or ticket-books table (JSON), or an empty one."""
     return orjson.loads(value) if value else {}
 
 

@@ -32,8 +32,8 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # (streams/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
         broker_commit_every=100_000,
         broker_commit_interval=1.0,
-        # Each event produces three messages (changelog, scored, maybe alert); without a linger
-        # aiokafka sends each as its own request, and socket writes dominate the profile.
+        # Scored records, alerts, dead letters and rerouted events are sent as they come; without a
+        # linger aiokafka sends each as its own request, and socket writes dominate the profile.
         producer_linger_ms=5,
         producer_max_batch_size=256 * 1024,
     )

@@ -341,8 +341,8 @@ class Pace:
 
 @contextmanager
 def handling(event: faust.types.EventT):
-    """Write table state as if handling `event`: Faust puts a table write (its store and changelog) in the
-    partition of the current event, and after a batch that is the batch's last event, not this one."""
+    """Write to a table's store as if handling `event`: Faust's store puts a key in the partition of the
+    current event, and at a commit that is whichever event ran last, not the one that changed the key."""
     token = _current_event.set(weakref.ref(event))
     try:
         yield

@@ -39,10 +39,11 @@ class Clock:
         return False
 
 
-def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka", spinner: bool = True) -> None:
+def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka", spinner: bool = True,
+                app_type: type | None = None) -> None:
     import faust
 
-    app = faust.App(f"decode-{uuid.uuid4().hex[:8]}", broker=f"{scheme}://{bootstrap}", store="memory://",
+    app = (app_type or faust.App)(f"decode-{uuid.uuid4().hex[:8]}", broker=f"{scheme}://{bootstrap}", store="memory://",
                     datadir=tempfile.mkdtemp(prefix="faust-decode-"), web_enabled=False,
                     consumer_auto_offset_reset="earliest", topic_disable_leader=True)
     source = app.topic(topic, value_serializer="raw", key_serializer="raw")
@@ -61,10 +62,12 @@ def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka",
 
 
 def vigil_transport(bootstrap: str, topic: str, clock: Clock) -> None:
-    """The same Faust agent as Vigil runs it: on Vigil's transport (streams/kafka_driver.py), without the spinner."""
+    """The same Faust agent as Vigil runs it: on Vigil's transport (streams/kafka_driver.py), without the spinner,
+    and without Faust's Monitor sensor (streams/app.py)."""
     from streams import kafka_driver
+    from streams.app import App
 
-    faust_agent(bootstrap, topic, clock, scheme=kafka_driver.SCHEME, spinner=False)
+    faust_agent(bootstrap, topic, clock, scheme=kafka_driver.SCHEME, spinner=False, app_type=App)
 
 
 def quix_app(bootstrap: str, topic: str, clock: Clock) -> None:

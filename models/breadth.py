@@ -16,11 +16,12 @@ class DistinctCount:
         self.index = window.index
         self.counter = LinearCounter()
 
-    def add(self, value: str) -> float:
+    def add(self, bit: int) -> float:
+        """Count the value whose bit (`LinearCounter.bit`) is `bit`."""
         if self.window.index != self.index:  # the window rolled: start a new count
             self.index = self.window.index
             self.counter.clear()
-        if self.counter.add(value):
+        if self.counter.add_bit(bit):
             # The window's running value is the estimate so far: add the increase.
             self.window.add(self.counter.estimate() - self.window.value)
         return self.window.value
@@ -68,8 +69,9 @@ class CustomerBreadth:
         if event.record_id is None:
             return []
         signals = []
+        bit = self.hour_count.counter.bit(event.record_id)
         for window, count, label in ((self.hour, self.hour_count, "within one hour"), (self.day, self.day_count, "today")):
-            count.add(event.record_id)
+            count.add(bit)
             if not window.warm:
                 continue
             fires, first = window.crossing()

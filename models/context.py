@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # population imports the multivariate model; context stays import-light
@@ -22,7 +23,7 @@ class Profile:
     leaving: float | None = None
     tags: tuple[str, ...] = ()
 
-    @property
+    @cached_property  # read for every event
     def peer_group(self) -> str:
         """Whom the user is compared with: their role, else their team, else everyone."""
         return self.role or self.team or "everyone"

@@ -50,7 +50,7 @@ class Alert:
     families: list[str] = field(default_factory=list)  # the evidence behind the reasons, for analyst feedback
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built for every event: a frozen dataclass costs twice as much to build
 class Assessment:
     """What the detector concluded from one event."""
 
@@ -128,7 +128,7 @@ class UserDetector:
         signals = self._hour_anomaly(event, ctx)
         for signal in self.signals.values():
             signals += signal.observe(event, ctx)
-        self._profile(event, signals)
+        self._profile(event)
         self.events += 1
 
         modifier, why = self._modifier(ctx.profile, event.ts) if signals else (1.0, "")
@@ -139,7 +139,7 @@ class UserDetector:
         risk = self.ledger.get(event.ts)
         if self.pinned:
             risk = max(risk, self.config.band_thresholds[-1])
-        score = round(sum(s.points for s in signals) * modifier, 2)
+        score = round(sum(s.points for s in signals) * modifier, 2) if signals else 0.0
         previous = self.bands.level
         band = self.bands.update(risk)
         alert = None
@@ -188,14 +188,16 @@ class UserDetector:
         return factor, (f" [{', '.join(names)}]" if names else "")
 
     # -- the multivariate view of each closed user-hour -------------------------------------
-    def _profile(self, event: AccessEvent, signals: list[Signal]) -> None:
-        values = self.hour.values
-        if self.signals["unjustified"].last_unjustified:
+    def _profile(self, event: AccessEvent) -> None:
+        values, signals = self.hour.values, self.signals
+        if signals["unjustified"].last_unjustified:
             values["unjustified"] = min(values["unjustified"] + 1 / 10, 1.0)
-        values["rare_hour"] = 1.0 if self.signals["rhythm"].rare else values["rare_hour"]
+        if signals["rhythm"].rare:
+            values["rare_hour"] = 1.0
         if event.action in EXFIL_ACTIONS:
             values["exfil"] = min(values["exfil"] + max(event.records, 1) / 100, 1.0)
-        values["new_context"] = min(values["new_context"] + self.signals["first_seen"].fresh / 3, 1.0)
+        if signals["first_seen"].fresh:
+            values["new_context"] = min(values["new_context"] + signals["first_seen"].fresh / 3, 1.0)
 
     def _hour_anomaly(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         if event.hour <= self.hour.hour:

@@ -37,7 +37,13 @@ class LinearCounter:
 
     def add(self, value: str) -> bool:
         """Count `value`; True if the bitmap changed (the estimate may have moved)."""
-        bit = 1 << (((crc32(value.encode()) * 0x9E3779B1) & 0xFFFFFFFF) >> self._shift)
+        return self.add_bit(self.bit(value))
+
+    def bit(self, value: str) -> int:
+        """The bit that `value` sets (the same in every counter of this size: hash once, count in several)."""
+        return 1 << (((crc32(value.encode()) * 0x9E3779B1) & 0xFFFFFFFF) >> self._shift)
+
+    def add_bit(self, bit: int) -> bool:
         if self.bitmap & bit:
             return False
         self.bitmap |= bit

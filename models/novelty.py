@@ -57,8 +57,10 @@ class FirstSeen:
             value = getattr(event, facet)
             if value is None:
                 continue
-            known = self.seen.setdefault(facet, [])
-            if known and known[-1] == value:
+            known = self.seen.get(facet)
+            if known is None:
+                known = self.seen[facet] = []
+            elif known and known[-1] == value:
                 continue  # the usual case: same as last time, already most recent
             if value in known:
                 known.remove(value)

@@ -31,10 +31,7 @@ class PeerBaseline:
         self.memory = memory
         self.stats = {"records": stats.Var(), "searches": stats.Var()}
         self._thresholds: dict[str, float] = {}  # until the next learn
-
-    @property
-    def warm(self) -> bool:
-        return self.stats["records"].n >= self.warmup
+        self.warm = False  # enough user-days to judge by (read for every event: kept, not computed)
 
     def learn(self, records: float, searches: float) -> None:
         self._thresholds.clear()
@@ -43,6 +40,7 @@ class PeerBaseline:
             var.update(value)
             if var.n > self.memory:
                 self.stats[name] = stats.Var._from_state(self.memory, var.mean.get(), var.get())
+        self.warm = self.stats["records"].n >= self.warmup
 
     def mean(self, name: str) -> float:
         return self.stats[name].mean.get()
@@ -64,6 +62,7 @@ class PeerBaseline:
             if n:
                 self.stats[name] = stats.Var._from_state(n, mean, var)
         self._thresholds.clear()
+        self.warm = self.stats["records"].n >= self.warmup
         return self
 
 

@@ -80,7 +80,10 @@ class RiskBands:
 
     def update(self, risk: float) -> str:
         """Move to the band `risk` belongs in and return it."""
-        rising = sum(risk >= t for t in self.thresholds)
+        rising = 0
+        for threshold in self.thresholds:
+            if risk >= threshold:
+                rising += 1
         if rising > self.level:
             self.level = rising
         else:
@@ -141,8 +144,8 @@ class RiskLedger:
 
     def get(self, ts: float) -> float:
         total, cap, fade = 0.0, self.cap, self._fade
-        for points, since, *_ in self.families.values():
-            total += min(fade(points, since, ts), cap)
+        for entry in self.families.values():
+            total += min(fade(entry[0], entry[1], ts), cap)
         return total
 
     def top(self, ts: float, n: int = 3) -> list[tuple[str, float, str, str]]:

@@ -8,6 +8,7 @@ from river import stats
 
 HOUR = 3600
 DAY = 86400
+_QUIET = (False, False)
 
 
 class WindowBaseline:
@@ -70,11 +71,13 @@ class WindowBaseline:
         self.index = -1  # the window being counted
         self.value = 0.0
         self.fired_at = 0.0  # value at the last firing in this window; 0 = not fired
-        self._threshold: float | None = None  # changes only when a window closes
+        self._learned()
 
-    @property
-    def warm(self) -> bool:
-        return self.history.n >= self.warmup
+    def _learned(self) -> None:
+        # What depends only on the history, read for every event: worked out when the history changes.
+        self.warm = self.history.n >= self.warmup
+        self._threshold = self.mean + self.z * self.spread()
+        self._ends = (self.index + 1) * self.window  # event time at which the current window closes
 
     @property
     def mean(self) -> float:
@@ -84,17 +87,15 @@ class WindowBaseline:
         return max(math.sqrt(max(self.history.get(), 0.0)), math.sqrt(max(self.mean, 0.0)), self.floor)
 
     def threshold(self) -> float:
-        if self._threshold is None:
-            self._threshold = self.mean + self.z * self.spread()
         return self._threshold
 
     def roll(self, ts: float) -> float | None:
         """Move to the window of `ts`; return the value of the window just closed, if any."""
-        index = int(ts // self.window)
-        if index <= self.index:
+        if ts < self._ends:
             return None  # same window, or a late event: counted in the current one
         closed = self._close() if self.index >= 0 else None
-        self.index = index
+        self.index = int(ts // self.window)
+        self._ends = (self.index + 1) * self.window
         return closed
 
     def add(self, amount: float) -> None:
@@ -102,9 +103,8 @@ class WindowBaseline:
 
     def crossing(self, threshold: float | None = None) -> tuple[bool, bool]:
         """(fires, first): the value passed the threshold for the first time, or doubled since the last firing."""
-        threshold = self.threshold() if threshold is None else threshold
-        if self.value <= threshold or self.value < 2 * self.fired_at:
-            return False, False
+        if self.value <= (self._threshold if threshold is None else threshold) or self.value < 2 * self.fired_at:
+            return _QUIET
         first = self.fired_at == 0
         self.fired_at = self.value
         return True, first
@@ -112,11 +112,11 @@ class WindowBaseline:
     def _close(self) -> float:
         closed = self.value
         if closed > 0 or self.learn_empty:
-            learned = min(closed, self.threshold()) if self.warm else closed
+            learned = min(closed, self._threshold) if self.warm else closed
             self.history.update(learned)
-            self._threshold = None
             if self.history.n > self.memory:
                 self.history = stats.Var._from_state(self.memory, self.mean, self.history.get())
+            self._learned()
         self.value = 0.0
         self.fired_at = 0.0
         return closed
@@ -131,5 +131,5 @@ class WindowBaseline:
             n, mean, var, self.index, self.value, self.fired_at = state
             if n:
                 self.history = stats.Var._from_state(n, mean, var)
-            self._threshold = None
+            self._learned()
         return self

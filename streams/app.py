@@ -14,9 +14,25 @@ from streams.settings import Settings
 from streams.topics import TOPICS
 
 
+class App(faust.App):
+    """Faust's app without its Monitor sensor in the path of every message.
+
+    Faust calls each sensor several times per message and per stream event;
+    its Monitor keeps per-topic and per-partition statistics for Faust's own
+    web views, which Vigil does not serve (its counters feed `/health` and
+    `/metrics`). The monitor object stays (Faust reports commits and end
+    offsets to it directly); it just no longer sees every event.
+    """
+
+    def on_init_dependencies(self):
+        dependencies = super().on_init_dependencies()
+        self.sensors.remove(self.monitor)
+        return dependencies
+
+
 def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     """Build the worker's app from `settings`. Data flows events → score → scored/alerts → sink."""
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=f"{kafka_driver.SCHEME}://{settings.kafka_bootstrap}",
         store=settings.store,

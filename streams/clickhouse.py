@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import clickhouse_connect
 import orjson
 import sqlparse
 
 from streams.schema import Layout, Schema
+
+@dataclass(frozen=True)
+class TableSpec:
+    columns: tuple[str, ...]
+    key: str  # what makes a row unique, as SQL over the table's columns
+
+
+class Row(NamedTuple):
+    """One row for `ClickHouseStore.insert`: its key, user and event time (for the duplicate check), and
+    the row as a JSON object (fields that are not columns are ignored, null is the column's default)."""
+
+    key: str
+    user: str
+    ts: float
+    json: bytes  # or any bytes-like object (the sink passes msgspec.Raw slices of a message)
+
+    @classmethod
+    def of(cls, record: dict, key: str) -> Row:
+        return cls(key, record["user"], record["ts"], orjson.dumps(record))
+
+
+def action_row_id(record: dict) -> str:
+    # One action moves through several statuses: each (action, status, attempt) is its own row.
+    return f"{record['action_id']}/{record['status']}/{record['attempt']}"
+
 
 SCORED_COLUMNS = (
     "event_id", "ts", "user", "action", "outcome", "resource", "record_id", "records", "bytes", "ticket_id",
@@ -22,6 +47,12 @@ SCORED_COLUMNS = (
 ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "techniques", "families", "event_id")
 ACTION_COLUMNS = ("action_id", "ts", "alert_id", "user", "hook", "status", "detail", "attempt")
 FEEDBACK_COLUMNS = ("feedback_id", "ts", "alert_id", "user", "verdict", "analyst", "note")
+TABLES = {
+    "scored_events": TableSpec(SCORED_COLUMNS, "event_id"),
+    "alerts": TableSpec(ALERT_COLUMNS, "alert_id"),
+    "actions": TableSpec(ACTION_COLUMNS, "concat(action_id, '/', toString(status), '/', toString(attempt))"),
+    "feedback": TableSpec(FEEDBACK_COLUMNS, "feedback_id"),
+}
 
 
 class QueryRejected(ValueError):
@@ -80,47 +111,47 @@ class ClickHouseStore:
             return self.schema(cluster, retention_days).migrate()
 
     # -- writes ------------------------------------------------------------------
-    def insert_scored(self, records: list[dict]) -> int:
-        """Insert scored events not already stored; return how many were new."""
-        return self._insert_new("scored_events", SCORED_COLUMNS, "event_id", records, _scored_row)
+    def insert(self, table: str, rows: list[Row]) -> int:
+        """Insert the rows not already stored in `table`; return how many were new.
 
-    def insert_alerts(self, records: list[dict]) -> int:
-        return self._insert_new("alerts", ALERT_COLUMNS, "alert_id", records, _alert_row)
-
-    def insert_actions(self, records: list[dict]) -> int:
-        # One action moves through several statuses: each (action, status) is its own row.
-        keyed = [r | {"row_id": f"{r['action_id']}/{r['status']}/{r['attempt']}"} for r in records]
-        return self._insert_new("actions", ACTION_COLUMNS, "row_id", keyed, _plain_row(ACTION_COLUMNS),
-                                stored_key="concat(action_id, '/', toString(status), '/', toString(attempt))")
-
-    def insert_feedback(self, records: list[dict]) -> int:
-        return self._insert_new("feedback", FEEDBACK_COLUMNS, "feedback_id", records, _plain_row(FEEDBACK_COLUMNS))
-
-    def _insert_new(self, table: str, columns: tuple[str, ...], key: str, records: list[dict], to_row,
-                    stored_key: str | None = None) -> int:
-        # At-least-once delivery hands us some records twice: drop those within
-        # the batch, then those a previous (possibly half-acknowledged) batch stored.
-        unique = {r[key]: r for r in records}
+        At-least-once delivery hands us some rows twice: those within the batch are dropped here, those a
+        previous (possibly half-acknowledged) batch stored are found by key in the table.
+        """
+        unique = {row.key: row for row in rows}
         if not unique:
             return 0
-        users = sorted({r["user"] for r in unique.values()})
-        since = min(r["ts"] for r in unique.values())
+        spec = TABLES[table]
+        users = {row.user for row in unique.values()}
+        since = math.floor(min(row.ts for row in unique.values()) * 1000) - 1  # ms, below any rounding of ts
         with self._lock:
-            expression = stored_key or key
+            # Every value written as a literal by `_literals`, none bound by the client: clickhouse-connect
+            # escapes a bound string a character at a time in Python, for thousands of keys a batch.
             stored = self.client.query(
-                f"SELECT {expression} FROM {self.database}.{table} "
-                "WHERE user IN {users:Array(String)} AND ts >= {since:DateTime64(3)} AND "
-                f"{expression} IN {{keys:Array(String)}}",
-                parameters={"users": users, "since": _utc(since), "keys": list(unique)},
+                f"SELECT {spec.key} FROM {self.database}.{table} "
+                f"WHERE user IN {_literals(users)} AND ts >= fromUnixTimestamp64Milli(toInt64({since})) "
+                f"AND {spec.key} IN {_literals(unique)}"
             ).result_rows
-            for (k,) in stored:
-                unique.pop(k, None)
+            for (key,) in stored:
+                unique.pop(key, None)
             if unique:
-                # Rows as JSON for ClickHouse to parse: building the native columns in Python cost more,
-                # and left every batch's rows in reference cycles for the garbage collector.
-                rows = b"\n".join([orjson.dumps(to_row(r)) for r in unique.values()])
-                self.client.raw_insert(f"{self.database}.{table}", columns, rows, fmt="JSONEachRow")
+                # Rows as JSON for ClickHouse to parse: the scored rows arrive as the worker encoded them, and
+                # building native columns in Python cost more and left the rows in reference cycles for the GC.
+                body = b"\n".join([row.json for row in unique.values()])
+                self.client.raw_insert(f"{self.database}.{table}", spec.columns, body, fmt="JSONEachRow")
         return len(unique)
+
+    def insert_scored(self, records: list[dict]) -> int:
+        """Insert scored events (as the scoring agent writes them) not already stored."""
+        return self.insert("scored_events", [Row.of(r, r["event_id"]) for r in records])
+
+    def insert_alerts(self, records: list[dict]) -> int:
+        return self.insert("alerts", [Row.of(r, r["alert_id"]) for r in records])
+
+    def insert_actions(self, records: list[dict]) -> int:
+        return self.insert("actions", [Row.of(r, action_row_id(r)) for r in records])
+
+    def insert_feedback(self, records: list[dict]) -> int:
+        return self.insert("feedback", [Row.of(r, r["feedback_id"]) for r in records])
 
     # -- reads -------------------------------------------------------------------
     def query_readonly(self, sql: str, parameters: dict | None = None) -> QueryResult:
@@ -149,31 +180,14 @@ class ClickHouseStore:
                 raise QueryRejected(message.splitlines()[0][:500]) from None
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=timezone.utc)
+# What clickhouse-connect's binding escapes in a string literal (a backslash before each), done in C.
+_ESCAPES = str.maketrans({c: "\\" + c for c in ("\\", "'", "`", "\t", "\n")})
 
 
-def _scored_row(r: dict) -> dict:
-    # Event time stays epoch seconds: ClickHouse reads a number into DateTime64 as such.
-    signals = r["signals"]
-    return {
-        "event_id": r["event_id"], "ts": r["ts"], "user": r["user"], "action": r["action"], "outcome": r["outcome"],
-        "resource": r.get("resource") or "", "record_id": r.get("record_id") or "", "records": r["records"],
-        "bytes": r.get("bytes"), "ticket_id": r.get("ticket_id") or "", "unjustified": int(r.get("unjustified", 0)),
-        "src_ip": r.get("src_ip") or "", "device": r.get("device") or "", "app": r.get("app") or "",
-        "geo": r.get("geo") or "", "attrs": r.get("attrs_json", "{}"), "score": r["score"], "risk": r["risk"],
-        "band": r["band"], "signals": [s["name"] for s in signals], "reasons": [s["reason"] for s in signals],
-        "user_events": r["user_events"], "src_partition": r["src_partition"], "src_offset": r["src_offset"],
-    }
+def _literals(values) -> str:
+    r"""A ClickHouse array literal of strings: every quote and backslash escaped, so no value leaves its quotes.
 
-
-def _plain_row(columns: tuple[str, ...]):
-    def row(r: dict) -> dict:
-        return {c: r.get(c, "") for c in columns}
-    return row
-
-
-def _alert_row(r: dict) -> dict:
-    return {"alert_id": r["alert_id"], "ts": r["ts"], "user": r["user"], "band": r["band"], "previous": r["previous"],
-            "risk": r["risk"], "reasons": r["reasons"], "techniques": r.get("techniques", []),
-            "families": r.get("families", []), "event_id": r["event_id"]}
+    >>> print(_literals(["ann", "o'brien", "back\\slash"]))
+    ['ann','o\'brien','back\\slash']
+    """
+    return "[" + ",".join(["'" + value.translate(_ESCAPES) + "'" for value in values]) + "]"

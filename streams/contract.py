@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 from kafka.partitioner.default import murmur2
 
@@ -15,6 +17,8 @@ MIN_TS = 946684800.0  # 2000-01-01T00:00:00Z
 MAX_TS = 4102444800.0  # 2100-01-01T00:00:00Z
 MAX_ID_LENGTH = 256
 MAX_ATTRS_BYTES = 16 * 1024
+MAX_RECORDS = 2**32 - 1  # the stored columns' range (UInt32, UInt64): ClickHouse would wrap a larger count silently
+MAX_BYTES = 2**64 - 1
 OUTCOMES = ("success", "failure")
 
 _STRINGS = ("resource", "record_id", "ticket_id", "src_ip", "device", "app", "geo")
@@ -54,8 +58,8 @@ def parse_event(raw: bytes | str | dict) -> AccessEvent:
     fields["outcome"] = outcome
     for name in _STRINGS:
         fields[name] = _optional_str(obj, name)
-    fields["records"] = _count(obj, "records", default=1)
-    fields["bytes"] = _count(obj, "bytes", default=None)
+    fields["records"] = _count(obj, "records", 1, MAX_RECORDS)
+    fields["bytes"] = _count(obj, "bytes", None, MAX_BYTES)
     attrs = obj.get("attrs", {})
     if not isinstance(attrs, dict):
         raise InvalidRecord(f"'attrs' must be an object, got {type(attrs).__name__}")
@@ -63,6 +67,129 @@ def parse_event(raw: bytes | str | dict) -> AccessEvent:
         raise InvalidRecord(f"'attrs' is larger than {MAX_ATTRS_BYTES // 1024} KiB")
     fields["attrs"] = attrs
     return AccessEvent(**fields)
+
+
+@dataclass(slots=True)
+class Rejected:
+    """An event of a message that breaks the contract: the item as it came, and why."""
+
+    item: Any
+    reason: str
+
+
+@dataclass(slots=True)
+class Message:
+    """The events of one Kafka message, in order, each parsed or rejected."""
+
+    events: list[AccessEvent | Rejected]
+    enveloped: bool
+    raw: bytes
+    _items: list | None = None
+
+    def item(self, index: int) -> Any:
+        """The `index`th event as it came, for one that is re-sent or dead-lettered (decoded again, once)."""
+        if self._items is None:
+            decoded = decode_message(self.raw)
+            self._items = decoded if isinstance(decoded, list) else [decoded]
+        return self._items[index]
+
+
+def read_message(raw: bytes) -> Message:
+    """Parse one message of `vigil.events`: a single event or a batch envelope.
+
+    A message that breaks the contract as a whole (not JSON, not an object,
+    a malformed envelope) raises `InvalidRecord`; a bad event inside an
+    envelope is `Rejected` on its own. Valid messages take a typed decoder
+    (msgspec, in C); anything it refuses is judged again by `parse_event`,
+    whose verdict and reason are the contract's.
+
+    Examples
+    --------
+    >>> m = read_message(b'{"envelope": 1, "events": [{"event_id": "e1", "ts": 1793607300000, "user": "ann", '
+    ...                  b'"action": "login"}, {"event_id": "e2", "user": "ann", "action": "login"}]}')
+    >>> m.enveloped, m.events[0].ts, m.events[1].reason
+    (True, 1793607300.0, "missing required field 'ts'")
+
+    """
+    try:
+        return _read_typed(raw)
+    except (msgspec.DecodeError, InvalidRecord):
+        pass
+    decoded = decode_message(raw)
+    items = decoded if isinstance(decoded, list) else [decoded]
+    return Message([_parse_or_reject(item) for item in items], isinstance(decoded, list), raw, items)
+
+
+def _parse_or_reject(item: Any) -> AccessEvent | Rejected:
+    try:
+        return parse_event(item)
+    except InvalidRecord as bad:
+        return Rejected(item, bad.reason)
+
+
+class _WireEvent(msgspec.Struct):
+    """An event as the typed decoder reads it; `_accept` applies the rules types cannot say."""
+
+    event_id: str
+    ts: float | datetime
+    user: str
+    action: str
+    outcome: str = "success"
+    resource: str | None = None
+    record_id: str | None = None
+    records: int | None = 1
+    bytes: int | None = None
+    ticket_id: str | None = None
+    src_ip: str | None = None
+    device: str | None = None
+    app: str | None = None
+    geo: str | None = None
+    attrs: dict[str, Any] = {}
+    envelope: Any = msgspec.UNSET  # present: an envelope after all, for parse_event's path to judge
+
+
+class _WireEnvelope(msgspec.Struct):
+    envelope: int
+    events: list[_WireEvent]
+
+
+_SINGLE = msgspec.json.Decoder(_WireEvent)
+_ENVELOPE = msgspec.json.Decoder(_WireEnvelope)
+_ENVELOPE_START = b'{"envelope":1,'  # how Vigil's producers write one (orjson, `envelope` below)
+
+
+def _read_typed(raw: bytes) -> Message:
+    if raw[:len(_ENVELOPE_START)] == _ENVELOPE_START:
+        wire = _ENVELOPE.decode(raw)
+        if wire.envelope != 1:
+            raise InvalidRecord("not a version 1 envelope")
+        return Message([_accept(w) for w in wire.events], True, raw)
+    return Message([_accept(_SINGLE.decode(raw))], False, raw)
+
+
+def _accept(w: _WireEvent) -> AccessEvent:
+    """The typed decoder's event if it passes every rule of `parse_event`, else InvalidRecord (without a
+    reason: the caller asks `parse_event` for it)."""
+    ts = w.ts
+    if type(ts) is datetime:
+        if ts.tzinfo is None:
+            raise InvalidRecord("")
+        ts = ts.timestamp()
+    else:
+        ts = ts / 1000
+    records = 1 if w.records is None else w.records
+    if (not MIN_TS <= ts < MAX_TS or w.outcome not in OUTCOMES or not 0 <= records <= MAX_RECORDS
+            or (w.bytes is not None and not 0 <= w.bytes <= MAX_BYTES)
+            or w.envelope is not msgspec.UNSET or (w.attrs and len(orjson.dumps(w.attrs)) > MAX_ATTRS_BYTES)):
+        raise InvalidRecord("")
+    for required in (w.event_id, w.user, w.action):
+        if not required or len(required) > MAX_ID_LENGTH or required.isspace():
+            raise InvalidRecord("")
+    for optional in (w.resource, w.record_id, w.ticket_id, w.src_ip, w.device, w.app, w.geo):
+        if optional is not None and len(optional) > MAX_ID_LENGTH:
+            raise InvalidRecord("")
+    return AccessEvent(w.event_id, ts, w.user, w.action, w.outcome, w.resource, w.record_id, records, w.bytes,
+                       w.ticket_id, w.src_ip, w.device, w.app, w.geo, w.attrs)
 
 
 def decode_message(raw: bytes) -> dict | list:
@@ -137,7 +264,7 @@ def parse_ts(value: Any, name: str, required: bool = False) -> float | None:
         ts = value / 1000
     elif isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))  # RFC 3339 allows t and z
         except ValueError:
             raise InvalidRecord(f"'{name}' is not ISO-8601: {_show(value)}") from None
         if parsed.tzinfo is None:
@@ -186,12 +313,12 @@ def _optional_str(obj: dict, name: str) -> str | None:
     return value
 
 
-def _count(obj: dict, name: str, default: int | None) -> int | None:
-    value = obj.get(name, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidRecord(f"'{name}' must be a whole number ≥ 0, got {_show(value)}")
+def _count(obj: dict, name: str, default: int | None, maximum: int) -> int | None:
+    value = obj.get(name)
+    if value is None:  # absent or null: the default
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise InvalidRecord(f"'{name}' must be a whole number from 0 to {maximum:,}, got {_show(value)}")
     return value
 
 

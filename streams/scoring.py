@@ -10,13 +10,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import faust
+import msgspec
 import orjson
 from faust.streams import _current_event
 from mode.utils.collections import LRUCache
 
 from models import AccessEvent, Assessment, Context, Population, TicketBook, UserDetector
+from models.signal import Signal
 from streams import kafka_driver
-from streams.contract import InvalidRecord, decode_message, parse_event, parse_ticket, partition_for
+from streams.contract import InvalidRecord, Message, Rejected, parse_ticket, partition_for, read_message
 from streams.counters import WorkerCounters
 from streams.directory import Directory
 from streams.live import LiveBoard
@@ -26,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SCORED_PER_MESSAGE = 500
 YIELD_EVERY = 50  # events scored between turns of the event loop
+encode = msgspec.json.Encoder().encode  # scored records (ScoredMessage) to JSON
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
@@ -56,7 +59,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             # One message per SCORED_PER_MESSAGE records, in the source partition: a produce per event
             # costs more than scoring it. The sink and every reader take both forms (docs/events.md).
             for start in range(0, len(records), SCORED_PER_MESSAGE):
-                chunk = orjson.dumps({"scored": records[start:start + SCORED_PER_MESSAGE]})
+                chunk = encode(ScoredMessage(records[start:start + SCORED_PER_MESSAGE]))
                 await scored.send(value=chunk, partition=partition, force=True)
         for key, value in outputs.alerts:
             await alerts.send(key=key, value=value, force=True)
@@ -149,38 +152,39 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     async def score_message(event: faust.types.EventT, batch: Outputs) -> None:
         message = event.message
         try:
-            decoded = decode_message(message.value)
+            read = read_message(message.value)
         except InvalidRecord as bad:
             await pace.tick()
             await dead_letter(message, bad.reason)
             return
-        if isinstance(decoded, list):
-            await score_events(event, decoded, True, batch)
-        else:
-            await score_events(event, [decoded], False, batch)
+        await score_events(event, read, batch)
 
-    async def score_events(event: faust.types.EventT, items: list, enveloped: bool, batch: Outputs) -> None:
+    async def score_events(event: faust.types.EventT, read: Message, batch: Outputs) -> None:
         """Score the events of one message in order."""
-        message = event.message
+        message, enveloped = event.message, read.enveloped
         users: dict[bytes, tuple[UserEntry, Context] | None] = {}
         crowd = population(message.partition)
         records = []
-        for index, item in enumerate(items):
+        horizon = time.time() + settings.max_future_seconds
+        for index, access in enumerate(read.events):
             await pace.tick()
-            try:
-                access = parse_event(item)
-                if access.ts > time.time() + settings.max_future_seconds:
-                    # A future date would drag the user's event-time windows ahead of every real event.
-                    raise InvalidRecord(f"'ts' is {(access.ts - time.time()) / 3600:.0f} h in the future")
-            except InvalidRecord as bad:
-                await dead_letter(message, bad.reason, item, index if enveloped else None)
+            if type(access) is Rejected:
+                await dead_letter(message, access.reason, access.item, index if enveloped else None)
+                continue
+            if access.ts > horizon:
+                # A future date would drag the user's event-time windows ahead of every real event.
+                reason = f"'ts' is {(access.ts - time.time()) / 3600:.0f} h in the future"
+                if enveloped:
+                    await dead_letter(message, reason, read.item(index), index)
+                else:
+                    await dead_letter(message, reason)
                 continue
             key = access.user.encode()
             if key not in users:  # a user's home is checked once per message
                 at_home = partition_for(key, settings.partitions) == message.partition if enveloped else message.key == key
                 if not at_home:
-                    # Sent to the wrong partition: re-send it, keyed, to where the user's state lives.
-                    await events.send(key=key, value=orjson.dumps(item) if enveloped else message.value)
+                    # Sent to the wrong partition: re-send it as it came, keyed, to where the user's state lives.
+                    await events.send(key=key, value=orjson.dumps(read.item(index)) if enveloped else message.value)
                     continue
                 entry = user_entry(key)
                 if entry.offset >= message.offset:
@@ -296,7 +300,7 @@ class UserEntry:
 class Outputs:
     """What scored messages produce, held until a batch ends or SCORED_PER_MESSAGE records are waiting."""
 
-    scored: dict[int, list[dict]] = field(default_factory=dict)  # source partition -> scored records, in order
+    scored: dict[int, list[ScoredRecord]] = field(default_factory=dict)  # source partition -> scored records, in order
     count: int = 0  # scored records
     alerts: list[tuple[bytes, bytes]] = field(default_factory=list)  # key, value
 
@@ -361,33 +365,50 @@ def _population_key(partition: int) -> bytes:
     return f"\x00population/{partition}".encode()
 
 
-def scored_record(access: AccessEvent, assessment: Assessment, message: faust.types.Message) -> dict:
-    """The event as it goes to vigil.scored: every contract field plus what the models concluded."""
-    return {
-        "event_id": access.event_id,
-        "ts": access.ts,
-        "user": access.user,
-        "action": access.action,
-        "outcome": access.outcome,
-        "resource": access.resource,
-        "record_id": access.record_id,
-        "records": access.records,
-        "bytes": access.bytes,
-        "ticket_id": access.ticket_id,
-        "src_ip": access.src_ip,
-        "device": access.device,
-        "app": access.app,
-        "geo": access.geo,
-        "attrs_json": orjson.dumps(access.attrs).decode(),
-        "score": assessment.score,
-        "risk": assessment.risk,
-        "band": assessment.band,
-        "signals": [s.to_dict() for s in assessment.signals],
-        "user_events": assessment.events_seen,
-        "unjustified": assessment.unjustified,
-        "src_partition": message.partition,
-        "src_offset": message.offset,
-    }
+class ScoredRecord(msgspec.Struct):
+    """An event as it goes to vigil.scored: its row of vigil.scored_events (the sink stores it as it is;
+    ClickHouse reads null as the column's default) and each signal's `evidence` in full (docs/events.md)."""
+
+    event_id: str
+    ts: float
+    user: str
+    action: str
+    outcome: str
+    resource: str | None
+    record_id: str | None
+    records: int
+    bytes: int | None
+    ticket_id: str | None
+    unjustified: bool
+    src_ip: str | None
+    device: str | None
+    app: str | None
+    geo: str | None
+    attrs: str  # JSON text
+    score: float
+    risk: float
+    band: str
+    signals: list[str]
+    reasons: list[str]
+    user_events: int
+    src_partition: int
+    src_offset: int
+    evidence: list[Signal]  # encoded as objects with every field of a Signal
+
+
+class ScoredMessage(msgspec.Struct):
+    scored: list[ScoredRecord]
+
+
+def scored_record(access: AccessEvent, assessment: Assessment, message: faust.types.Message) -> ScoredRecord:
+    signals = assessment.signals
+    return ScoredRecord(
+        access.event_id, access.ts, access.user, access.action, access.outcome, access.resource, access.record_id,
+        access.records, access.bytes, access.ticket_id, assessment.unjustified, access.src_ip, access.device,
+        access.app, access.geo, orjson.dumps(access.attrs).decode() if access.attrs else "{}",
+        assessment.score, assessment.risk, assessment.band, [s.name for s in signals], [s.reason for s in signals],
+        assessment.events_seen, message.partition, message.offset, signals,
+    )
 
 
 def alert_record(access: AccessEvent, assessment: Assessment) -> dict:

@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 import faust
+import msgspec
 import orjson
 
-from streams.clickhouse import ClickHouseStore
+from streams.clickhouse import ClickHouseStore, Row
 from streams.counters import WorkerCounters
 from streams.settings import Settings
 
@@ -38,25 +39,54 @@ class ClickHouseSink:
     async def run(self, fn: Callable, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    async def write(self, insert: Callable[[list[dict]], int], records: list[dict]) -> int:
+    async def write(self, insert: Callable[..., int], *args) -> int:
         delay = 0.5
         while True:
             try:
                 if self.prepare is not None:
                     await self.run(self.prepare)
                     self.prepare = None
-                stored = await self.run(insert, records)
+                stored = await self.run(insert, *args)
                 self.counters.stored += stored
                 return stored
             except Exception as e:
-                log.warning("ClickHouse insert of %d records failed (%s); retrying in %.1fs", len(records), e, delay)
+                log.warning("ClickHouse insert of %d records failed (%s); retrying in %.1fs", len(args[-1]), e, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
 
 
-def _unpack(value: dict) -> list[dict]:
-    """A scored record, or the scored records of an envelope."""
-    return value["scored"] if "scored" in value else [value]
+class _Keys(msgspec.Struct):
+    """What the duplicate check needs of a row; the rest of it passes to ClickHouse as it came."""
+
+    event_id: str
+    user: str
+    ts: float
+
+
+class _ScoredMessage(msgspec.Struct):
+    scored: list[msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET  # unset: the message is a single row
+
+
+_KEYS = msgspec.json.Decoder(_Keys)
+_ENVELOPED_KEYS = msgspec.json.Decoder(list[_Keys])
+_SCORED = msgspec.json.Decoder(_ScoredMessage)
+
+
+def scored_rows(value: bytes) -> list[Row]:
+    """The rows of one vigil.scored message: `{"scored": [row, …]}`, or a single row.
+
+    Examples
+    --------
+    >>> [(r.key, bytes(r.json)) for r in scored_rows(b'{"scored": [{"event_id": "e1", "user": "ann", "ts": 1.5}]}')]
+    [('e1', b'{"event_id": "e1", "user": "ann", "ts": 1.5}')]
+
+    """
+    raws = _SCORED.decode(value).scored
+    if raws is msgspec.UNSET:
+        keys = _KEYS.decode(value)
+        return [Row(keys.event_id, keys.user, keys.ts, value)]
+    keys = _ENVELOPED_KEYS.decode(b"[" + b",".join(raws) + b"]")
+    return [Row(k.event_id, k.user, k.ts, raw) for k, raw in zip(keys, raws)]
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], sink: ClickHouseSink) -> None:
@@ -64,10 +94,17 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
 
     @app.agent(topics["scored"], name="store-scored")
     async def store_scored(stream: faust.StreamT) -> None:
-        async for batch in stream.take(size, within=within):
-            records = [r for v in batch for r in _unpack(orjson.loads(v))]
-            for start in range(0, len(records), size):  # envelopes hold many rows: insert at most `size` at a time
-                await sink.write(sink.store.insert_scored, records[start:start + size])
+        async for batch in stream.take_events(size, within=within):
+            rows = []
+            for event in batch:
+                try:
+                    rows += scored_rows(event.message.value)
+                except (msgspec.DecodeError, ValueError) as bad:  # not what a worker writes: keep it, say why
+                    await topics["deadletter"].send(key=event.message.key, value=event.message.value, headers={
+                        "vigil.reason": f"not a scored record: {bad}".encode(),
+                        "vigil.source": f"{event.message.topic}/{event.message.partition}/{event.message.offset}".encode()})
+            for start in range(0, len(rows), size):  # envelopes hold many rows: insert at most `size` at a time
+                await sink.write(sink.store.insert, "scored_events", rows[start:start + size])
 
     @app.agent(topics["alerts"], name="store-alerts")
     async def store_alerts(stream: faust.StreamT) -> None:

@@ -30,6 +30,18 @@ def test_envelope_events_are_scored_once_bad_items_dead_lettered_strays_rerouted
     assert "missing required field 'ts'" in headers["vigil.reason"].decode()
     assert headers["vigil.source"].decode().endswith(f"#{len(items) - 2}")  # which item of which message
 
+    # An envelope of valid events (the typed decoder's path): the stray goes home as it came, the one dated
+    # next year is dead-lettered on its own.
+    future = event(1, here[1]) | {"event_id": "future", "ts": "2099-01-01T00:00:00Z"}
+    worker.send("events", envelope([event(20, here[0]), event(1, stray), future, event(21, here[0])]), partition=0)
+    worker.flush()
+    expected += 3
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events") == expected, what=f"{expected} rows")
+    (late,) = [dict(m.headers) for m in worker.consume("deadletter", 2) if b"future" in dict(m.headers)["vigil.reason"]]
+    assert late["vigil.source"].decode().endswith("#2")
+    assert worker.scalar("SELECT count() FROM vigil.scored_events WHERE event_id = {e:String} AND src_partition = 1",
+                         {"e": f"{stray}-1"}) == 1
+
     # Redelivery as at-least-once does it: the same offsets again, after a restart.
     worker.stop()
     rewind(worker)
@@ -38,7 +50,7 @@ def test_envelope_events_are_scored_once_bad_items_dead_lettered_strays_rerouted
     worker.flush()
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events") >= expected + 1, what="the sentinel")
     assert worker.query("SELECT count(), uniqExact(event_id) FROM vigil.scored_events") == [[expected + 1, expected + 1]]
-    assert worker.scalar("SELECT max(user_events) FROM vigil.scored_events WHERE user = {u:String}", {"u": here[0]}) == 21
+    assert worker.scalar("SELECT max(user_events) FROM vigil.scored_events WHERE user = {u:String}", {"u": here[0]}) == 23
 
 
 def rewind(worker) -> None:

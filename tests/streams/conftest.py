@@ -8,8 +8,8 @@ from streams.clickhouse import ClickHouseStore
 def scored_row(event_id: str, user: str = "ann", ts: float = 1793613600.0, **fields) -> dict:
     """A record as the scoring agent sends it to vigil.scored."""
     return {"event_id": event_id, "ts": ts, "user": user, "action": "record.view", "outcome": "success",
-            "resource": "crm.customers", "record_id": "C1", "records": 1, "bytes": None, "attrs_json": "{}",
-            "score": 0.0, "risk": 0.0, "band": "low", "signals": [], "user_events": 1, "src_partition": 0,
+            "resource": "crm.customers", "record_id": "C1", "records": 1, "bytes": None, "attrs": "{}",
+            "score": 0.0, "risk": 0.0, "band": "low", "signals": [], "reasons": [], "user_events": 1, "src_partition": 0,
             "src_offset": 0, "unjustified": False} | fields
 
 

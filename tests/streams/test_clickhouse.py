@@ -52,3 +52,23 @@ def test_a_refused_query_does_not_make_the_writer_read_only(store):
     with pytest.raises(QueryRejected):
         store.query_readonly("DROP TABLE vigil.alerts")
     assert store.insert_scored([scored("after-refusal")]) == 1
+
+
+HOSTILE_KEYS = ["a'b", "a\\'b", "\\", "'", "''", "\\\\'", "`", "x\ny", "x\ty", "\x00", "{keys:Array(String)}",
+                "'); DROP TABLE vigil.alerts; --", "é€😀", "%s", "$1"]
+
+
+def test_keys_that_try_to_leave_their_quotes_are_stored_once_and_found_again(store):
+    rows = [scored(key, user=key) for key in HOSTILE_KEYS]
+    assert store.insert_scored(rows) == len(HOSTILE_KEYS)
+    assert store.insert_scored(rows) == 0  # each found by the duplicate check, as it was written
+    stored = store.query_readonly("SELECT event_id, user FROM vigil.scored_events WHERE event_id IN {k:Array(String)}",
+                                  {"k": HOSTILE_KEYS}).rows
+    assert sorted(stored) == sorted([k, k] for k in HOSTILE_KEYS)
+    assert store.query_readonly("EXISTS TABLE vigil.alerts").rows == [[1]]
+
+
+def test_the_duplicate_check_reaches_rows_at_the_earliest_millisecond(store):
+    first = scored("ms-edge", ts=1793613600.0005)  # stored as .000 or .001: the check must still see it
+    assert store.insert_scored([first]) == 1
+    assert store.insert_scored([first]) == 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import random
+
 import pytest
 
-from streams.contract import InvalidRecord, parse_directory_entry, parse_event, parse_ticket
+from streams.contract import (InvalidRecord, Rejected, decode_message, envelope, parse_directory_entry, parse_event,
+                              parse_ticket, read_message)
 
 VALID = {"event_id": "e1", "ts": "2026-11-02T10:00:00Z", "user": "ann", "action": "record.view"}
 
@@ -57,3 +61,66 @@ def test_directory_and_ticket_records():
     assert ticket["closed"] is None
     with pytest.raises(InvalidRecord, match="'tags' must be a list"):
         parse_directory_entry({"user": "ann", "tags": "x"})
+
+
+# -- the typed fast path (read_message) must judge exactly as parse_event does --------------------------------
+TRICKY = [None, True, False, 0, -1, 1.5, 10**20, 2**64, "", " ", "\t", "x" * 256, "x" * 257, "ann", "2026-11-02T10:00:00Z",
+          "2026-11-02t10:00:00z", "2026-11-02T10:00:00", "2026-11-02 10:00:00+01:00", "2026-11-02T10:00Z", "yesterday",
+          1793613600000, 1793613600000.5, 1793613600, 4102444800000, "success", "failure", [], {}, {"k": "v"},
+          {"blob": "A" * 17000}, "<script>x</script>", "'; DROP TABLE t; --"]
+FIELDS = ["event_id", "ts", "user", "action", "outcome", "resource", "record_id", "records", "bytes", "ticket_id",
+          "src_ip", "device", "app", "geo", "attrs", "envelope"]
+
+
+def judged_by_parse_event(raw: bytes):
+    try:
+        decoded = decode_message(raw)
+    except InvalidRecord as bad:
+        return "message", bad.reason
+    items = decoded if isinstance(decoded, list) else [decoded]
+    judged = []
+    for item in items:
+        try:
+            judged.append(parse_event(item))
+        except InvalidRecord as bad:
+            judged.append(bad.reason)
+    return isinstance(decoded, list), judged
+
+
+def judged_by_read_message(raw: bytes):
+    try:
+        message = read_message(raw)
+    except InvalidRecord as bad:
+        return "message", bad.reason
+    return message.enveloped, [e.reason if isinstance(e, Rejected) else e for e in message.events]
+
+
+def mutated(rng: random.Random) -> dict:
+    e = dict(VALID, event_id=f"e{rng.randrange(10**6)}", device="laptop-1", records=3)
+    for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+        field = rng.choice(FIELDS)
+        if rng.random() < 0.2:
+            e.pop(field, None)
+        else:
+            e[field] = rng.choice(TRICKY)
+    return e
+
+
+def dumps(obj) -> bytes:
+    """Compact JSON as orjson writes it, for integers past 64 bits too."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_the_typed_decoder_judges_every_message_as_parse_event_does():
+    rng = random.Random(7)
+    assert envelope([VALID]) == dumps({"envelope": 1, "events": [VALID]})
+    for n in range(4000):
+        if n % 3 == 0:  # an envelope as Vigil's producers write it, some of its events bad
+            raw = dumps({"envelope": 1, "events": [mutated(rng) for _ in range(rng.randrange(1, 6))]})
+        elif n % 3 == 1:
+            raw = dumps(mutated(rng))
+        else:  # bytes that are not quite an event or an envelope
+            raw = rng.choice([b"", b"{", b"\xff", b"42", b"[]", b'{"envelope": 1}', b'{"envelope": 2, "events": []}',
+                              b'{"envelope":1,"events":"nope"}', b'{"envelope":1,"events":[1]}', b'{"envelope": true, "events": []}',
+                              dumps(mutated(rng))[: rng.randrange(1, 40)]])
+        assert judged_by_read_message(raw) == judged_by_parse_event(raw), raw

@@ -1,0 +1,49 @@
+"""The sink's rows: scored records as the scoring agent writes them, stored as they came, once each."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import msgspec
+import orjson
+import pytest
+
+from models import AccessEvent, Assessment
+from models.signal import Signal
+from streams.scoring import ScoredMessage, encode, scored_record
+from streams.sink import scored_rows
+
+SIGNAL = Signal("unjustified", "unjustified", 18.0, "touched 4 customer records with no ticket assigned today (C1, …)",
+                4, 0, "T1213 Data from Information Repositories")
+
+
+def scored(n: int, **fields):
+    access = AccessEvent(f"s{n}", 1793613600.0 + n, "ann", "record.view", record_id=f"C{n}", **fields)
+    assessment = Assessment(18.0, 18.0, "low", [SIGNAL] if n % 2 else [], None, n + 1, unjustified=bool(n % 2))
+    return scored_record(access, assessment, SimpleNamespace(partition=2, offset=100 + n))
+
+
+def test_a_scored_message_is_stored_as_the_worker_wrote_it(store):
+    message = encode(ScoredMessage([scored(n) for n in range(4)] + [scored(4, attrs={"q": "'; DROP TABLE x"})]))
+    rows = scored_rows(message)
+    assert [r.key for r in rows] == ["s0", "s1", "s2", "s3", "s4"]
+    assert store.insert("scored_events", rows) == 5
+    assert store.insert("scored_events", rows + scored_rows(encode(scored(5)))) == 1  # redelivered, one new
+    stored = store.query_readonly(
+        "SELECT event_id, toUnixTimestamp64Milli(ts), resource, bytes, unjustified, signals, reasons, attrs, src_offset "
+        "FROM vigil.scored_events WHERE event_id LIKE 's%' ORDER BY event_id").rows
+    assert stored[:2] == [
+        ["s0", 1793613600000, "", None, 0, [], [], "{}", 100],
+        ["s1", 1793613601000, "", None, 1, ["unjustified"], [SIGNAL.reason], "{}", 101],
+    ]
+    assert stored[4][7] == '{"q":"\'; DROP TABLE x"}' and len(stored) == 6
+
+
+def test_a_record_keeps_each_signals_evidence_for_readers_of_vigil_scored():
+    assert orjson.loads(encode(scored(1)))["evidence"] == [SIGNAL.to_dict()]
+
+
+@pytest.mark.parametrize("value", [b"", b"{", b'{"scored": 5}', b'{"scored": [{"user": "ann"}]}', b'{"event_id": 1}'])
+def test_what_no_worker_writes_is_refused(value):
+    with pytest.raises((msgspec.DecodeError, ValueError)):
+        scored_rows(value)

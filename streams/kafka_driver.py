@@ -1,6 +1,7 @@
-"""Faust's aiokafka transport with four changes: uncommitted partitions rewind to their beginning,
+"""Faust's aiokafka transport with five changes: uncommitted partitions rewind to their beginning,
 messages reach the agents' queues without a task per message, fetches wait at most 100 ms at the broker,
-and an app can save state before a commit; and a way to produce many records at once.
+an app can save state before a commit, and the producer buffer's size is read without the settings;
+and a way to produce many records at once.
 
 **Rewind.**
 After a rebalance Faust drops what it had fetched but not yet handed to an
@@ -39,6 +40,12 @@ commit of `app` await `save()` after Faust has chosen the offsets and before
 it commits them. The scoring agent saves there the user state it holds in
 memory, instead of writing every user's state after every batch.
 
+**Buffer size.** Faust's conductor asks the producer buffer for its size
+before every message it delivers, and the size looks up the app's
+`producer_threaded` setting each time (Faust's settings are slow to read):
+2–3 % of a worker reading one event per message. Vigil's producer is never
+threaded, so its buffer's size is the length of its queue.
+
 **Many records at once.** `produce_batches(app, topic, records)` hands
 records to the app's producer a full record batch at a time. Sent one by one
 while the event loop is busy, each record waited a turn of the loop (10–30 ms
@@ -57,6 +64,7 @@ from typing import AsyncIterator, cast
 
 import aiokafka
 from faust.transport import drivers
+from faust.transport import producer as faust_producer
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
@@ -200,8 +208,24 @@ class Consumer(faust_aiokafka.Consumer):
             self.diag.unset_flag(CONSUMER_FETCHING)
 
 
+class ProducerBuffer(faust_producer.ProducerBuffer):
+    @property
+    def size(self) -> int:
+        return self.pending.qsize()
+
+
+class Producer(faust_aiokafka.Producer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.app.conf.producer_threaded:
+            raise ValueError(f"{SCHEME}:// does not run Faust's threaded producer (producer_threaded=True)")
+        self.buffer = ProducerBuffer(loop=self.loop, beacon=self.beacon)
+        self.buffer.app = self.app
+
+
 class Transport(faust_aiokafka.Transport):
     Consumer = Consumer
+    Producer = Producer
 
 
 drivers.TRANSPORTS.aliases.setdefault(SCHEME, f"{__name__}:Transport")

@@ -189,15 +189,15 @@ class UserDetector:
 
     # -- the multivariate view of each closed user-hour -------------------------------------
     def _profile(self, event: AccessEvent) -> None:
-        values, signals = self.hour.values, self.signals
-        if signals["unjustified"].last_unjustified:
+        values, by_name = self.hour.values, self.signals
+        if by_name["unjustified"].last_unjustified:
             values["unjustified"] = min(values["unjustified"] + 1 / 10, 1.0)
-        if signals["rhythm"].rare:
+        if by_name["rhythm"].rare:
             values["rare_hour"] = 1.0
         if event.action in EXFIL_ACTIONS:
             values["exfil"] = min(values["exfil"] + max(event.records, 1) / 100, 1.0)
-        if signals["first_seen"].fresh:
-            values["new_context"] = min(values["new_context"] + signals["first_seen"].fresh / 3, 1.0)
+        if by_name["first_seen"].fresh:
+            values["new_context"] = min(values["new_context"] + by_name["first_seen"].fresh / 3, 1.0)
 
     def _hour_anomaly(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         if event.hour <= self.hour.hour:

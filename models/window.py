@@ -71,13 +71,13 @@ class WindowBaseline:
         self.index = -1  # the window being counted
         self.value = 0.0
         self.fired_at = 0.0  # value at the last firing in this window; 0 = not fired
+        self._ends = 0.0  # event time at which the current window closes
         self._learned()
 
     def _learned(self) -> None:
-        # What depends only on the history, read for every event: worked out when the history changes.
+        # What depends only on the history and is read for every event: worked out when the history changes.
         self.warm = self.history.n >= self.warmup
         self._threshold = self.mean + self.z * self.spread()
-        self._ends = (self.index + 1) * self.window  # event time at which the current window closes
 
     @property
     def mean(self) -> float:
@@ -131,5 +131,6 @@ class WindowBaseline:
             n, mean, var, self.index, self.value, self.fired_at = state
             if n:
                 self.history = stats.Var._from_state(n, mean, var)
+            self._ends = (self.index + 1) * self.window
             self._learned()
         return self

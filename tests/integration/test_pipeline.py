@@ -90,6 +90,7 @@ def test_redelivered_batch_creates_no_duplicate_rows(make_worker):
     assert sum(len(orjson.loads(m.value)["scored"]) for m in scored) == 50
     for message in scored:
         worker.send("scored", message.value, partition=message.partition)
+    worker.send("scored", b'{"scored": [{"user": "ann"}]}', key="ann")  # no worker writes this: kept, not stored
     sentinel = orjson.loads(scored[0].value)["scored"][0] | {"event_id": "sentinel"}
     worker.send("scored", sentinel, key="ann")
     worker.flush()
@@ -97,6 +98,9 @@ def test_redelivered_batch_creates_no_duplicate_rows(make_worker):
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events WHERE event_id = 'sentinel'"),
              what="the sentinel after the redelivered batch")
     assert worker.query("SELECT count(), uniqExact(event_id) FROM vigil.scored_events") == [[51, 51]]
+    (letter,) = worker.consume("deadletter", 1)
+    assert letter.value == b'{"scored": [{"user": "ann"}]}'
+    assert dict(letter.headers)["vigil.reason"].startswith(b"not a scored record")
 
 
 def test_user_state_survives_restart_from_the_changelog(make_worker):

@@ -215,6 +215,15 @@ def decode_message(raw: bytes) -> dict | list:
     return events
 
 
+def dead_letter_headers(reason: str, source: str) -> dict[str, bytes]:
+    """The headers of a dead letter: which rule it broke, in words, and where it came from.
+
+    >>> dead_letter_headers("empty message", "vigil.events/0/42")
+    {'vigil.reason': b'empty message', 'vigil.source': b'vigil.events/0/42'}
+    """
+    return {"vigil.reason": reason.encode(), "vigil.source": source.encode()}
+
+
 def envelope(events: list[dict]) -> bytes:
     return orjson.dumps({"envelope": 1, "events": events})
 

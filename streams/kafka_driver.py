@@ -148,8 +148,7 @@ class Consumer(faust_aiokafka.Consumer):
         waiting (see the module docs)."""
         suspended, flowing = self.suspend_flow.is_set, self.app.flow_control.is_active
         buffer, channels_of = self.app.producer.buffer, self.app.topics._tp_index.get
-        # `buffer.size` reads the app's settings on every call; its queue is `pending` unless the producer is threaded.
-        waiting = (lambda: buffer.size) if self.app.conf.producer_threaded else buffer.pending.qsize
+        waiting = buffer.pending.qsize  # this transport's producer is never threaded (see Producer)
 
         def cannot_block(tp: TP) -> bool:
             return (not suspended() and flowing() and waiting() <= buffer.max_messages

@@ -24,6 +24,7 @@ import faust
 import orjson
 
 from models.risk import BANDS
+from streams.contract import dead_letter_headers
 from streams.counters import WorkerCounters
 from streams.settings import Settings
 
@@ -146,7 +147,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                     await asyncio.sleep(min(0.25 * 2 ** (n - 1), 10.0))
         reason = f"{hook} failed {settings.hook_attempts} times for alert {alert['alert_id']}: {error}"
         await topics["deadletter"].send(key=alert["user"].encode(), value=orjson.dumps(alert),
-                                        headers={"vigil.reason": reason.encode(), "vigil.source": b"response"})
+                                        headers=dead_letter_headers(reason, "response"))
         await system_alert(reason)
 
     @app.agent(topics["responses"], name="respond")

@@ -18,7 +18,8 @@ from mode.utils.collections import LRUCache
 from models import AccessEvent, Assessment, Context, Population, TicketBook, UserDetector
 from models.signal import Signal
 from streams import kafka_driver
-from streams.contract import InvalidRecord, Message, Rejected, parse_ticket, partition_for, read_message
+from streams.contract import (InvalidRecord, Message, Rejected, dead_letter_headers, parse_ticket, partition_for,
+                              read_message)
 from streams.counters import WorkerCounters
 from streams.directory import Directory
 from streams.live import LiveBoard
@@ -147,7 +148,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         counters.dead_letters += 1
         source = f"{message.topic}/{message.partition}/{message.offset}" + ("" if index is None else f"#{index}")
         await deadletter.send(key=message.key, value=message.value if index is None else orjson.dumps(item),
-                              headers={"vigil.reason": reason.encode(), "vigil.source": source.encode()})
+                              headers=dead_letter_headers(reason, source))
 
     async def score_message(event: faust.types.EventT, batch: Outputs) -> None:
         message = event.message

@@ -12,6 +12,7 @@ import msgspec
 import orjson
 
 from streams.clickhouse import ClickHouseStore, Row
+from streams.contract import dead_letter_headers
 from streams.counters import WorkerCounters
 from streams.settings import Settings
 
@@ -63,13 +64,17 @@ class _Keys(msgspec.Struct):
     ts: float
 
 
-class _ScoredMessage(msgspec.Struct):
+class _ScoredRows(msgspec.Struct):
     scored: list[msgspec.Raw] | msgspec.UnsetType = msgspec.UNSET  # unset: the message is a single row
 
 
+class _ScoredKeys(msgspec.Struct):
+    scored: list[_Keys]
+
+
 _KEYS = msgspec.json.Decoder(_Keys)
-_ENVELOPED_KEYS = msgspec.json.Decoder(list[_Keys])
-_SCORED = msgspec.json.Decoder(_ScoredMessage)
+_ROWS = msgspec.json.Decoder(_ScoredRows)
+_ROW_KEYS = msgspec.json.Decoder(_ScoredKeys)
 
 
 def scored_rows(value: bytes) -> list[Row]:
@@ -81,12 +86,11 @@ def scored_rows(value: bytes) -> list[Row]:
     [('e1', b'{"event_id": "e1", "user": "ann", "ts": 1.5}')]
 
     """
-    raws = _SCORED.decode(value).scored
+    raws = _ROWS.decode(value).scored
     if raws is msgspec.UNSET:
         keys = _KEYS.decode(value)
         return [Row(keys.event_id, keys.user, keys.ts, value)]
-    keys = _ENVELOPED_KEYS.decode(b"[" + b",".join(raws) + b"]")
-    return [Row(k.event_id, k.user, k.ts, raw) for k, raw in zip(keys, raws)]
+    return [Row(k.event_id, k.user, k.ts, raw) for k, raw in zip(_ROW_KEYS.decode(value).scored, raws)]
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], sink: ClickHouseSink) -> None:
@@ -100,9 +104,9 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 try:
                     rows += scored_rows(event.message.value)
                 except (msgspec.DecodeError, ValueError) as bad:  # not what a worker writes: keep it, say why
-                    await topics["deadletter"].send(key=event.message.key, value=event.message.value, headers={
-                        "vigil.reason": f"not a scored record: {bad}".encode(),
-                        "vigil.source": f"{event.message.topic}/{event.message.partition}/{event.message.offset}".encode()})
+                    message = event.message
+                    await topics["deadletter"].send(key=message.key, value=message.value, headers=dead_letter_headers(
+                        f"not a scored record: {bad}", f"{message.topic}/{message.partition}/{message.offset}"))
             for start in range(0, len(rows), size):  # envelopes hold many rows: insert at most `size` at a time
                 await sink.write(sink.store.insert, "scored_events", rows[start:start + size])
 

@@ -68,12 +68,12 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     directory = Directory(settings.kafka_bootstrap, settings.topic("directory"), counters)
     app.task(directory.follow)
     board = live.LiveBoard()
-    user_state = scoring.register(app, settings, topics, directory, counters, board)
+    user_state, detector_now = scoring.register(app, settings, topics, directory, counters, board)
     live.register(app, topics, board)
     response.register(app, settings, topics, counters)
     clickhouse = sink.ClickHouseSink(store, counters, lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
     sink.register(app, settings, topics, clickhouse)
-    web.register(app, settings, clickhouse, counters, board, user_state, topics, api_token(settings))
+    web.register(app, settings, clickhouse, counters, board, user_state, detector_now, topics, api_token(settings))
     return app
 
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -33,8 +34,10 @@ encode = msgspec.json.Encoder().encode  # scored records (ScoredMessage) to JSON
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
-             counters: WorkerCounters, board: LiveBoard) -> faust.types.TableT:
-    """Add the scoring agents and the tables they own to `app`; return the user-state table."""
+             counters: WorkerCounters, board: LiveBoard
+             ) -> tuple[faust.types.TableT, Callable[[bytes], UserDetector | None]]:
+    """Add the scoring agents and the tables they own to `app`; return the user-state table, and a function
+    that gives a user's detector as this worker has it now (None for a user it has no state of)."""
     # Tables keyed by user (bytes), co-partitioned with vigil.events: a user's
     # state, tickets and events live in the same partition and move together.
     # Values are JSON the agents encode themselves (value_type=bytes): once, when a commit takes its snapshot.
@@ -129,6 +132,14 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                               state.get("offset", -1), state.get("live"))
             recent[key] = entry
         return entry
+
+    def detector_now(key: bytes) -> UserDetector | None:
+        """What the user's detector holds now, events scored since the last save included (read only)."""
+        entry = unsaved.users[key][1] if key in unsaved.users else recent.get(key)
+        if entry is not None:
+            return entry.detector
+        saved = user_state.get(key)
+        return UserDetector(detector_config, _decode(saved).get("detector")) if saved is not None else None
 
     def ticket_book(key: bytes) -> TicketBook:
         """The user's ticket book: the one their live detector scores with, else the table's."""
@@ -280,7 +291,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 unsaved.books[key] = (event, book)
             counters.tickets_booked += 1
 
-    return user_state
+    return user_state, detector_now
 
 
 @dataclass

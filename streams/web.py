@@ -14,7 +14,6 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from models import UserDetector
 from models.risk import BANDS
 from streams.clickhouse import QueryRejected
 from streams.counters import WorkerCounters
@@ -48,7 +47,7 @@ EVENTS_SQL = ("SELECT ts, action, resource, record_id, records, src_ip, device, 
 
 
 def register(app: faust.App, settings: Settings, sink: ClickHouseSink, counters: WorkerCounters, board: LiveBoard,
-             user_state, topics: dict[str, faust.TopicT], token: str) -> None:
+             user_state, detector_now, topics: dict[str, faust.TopicT], token: str) -> None:
     expected = f"Bearer {token}".encode()
 
     def authorized(request: Request, allow_query_token: bool = False) -> bool:
@@ -139,10 +138,10 @@ def register(app: faust.App, settings: Settings, sink: ClickHouseSink, counters:
         async def get(self, request: Request, user: str) -> Response:
             if not authorized(request):
                 return denied(self)
-            saved = user_state.get(user.encode())
+            # The live detector, not the table: the table is saved about once a second, at offset commits.
+            detector = detector_now(user.encode())
             reasons = []
-            if saved is not None:
-                detector = UserDetector(settings.detector, orjson.loads(saved)["detector"])
+            if detector is not None:
                 latest = board.users.get(user, {}).get("ts") or detector.ledger_ts()
                 reasons = [{"family": f, "points": p, "reason": r, "technique": t} for f, p, r, t in detector.ledger.top(latest, 5)]
             parameters = {"user": user}

@@ -47,44 +47,58 @@ class TicketBook:
 
     An access is justified by a ticket of that customer assigned to the user,
     opened no later than an hour after the access and closed no more than
-    `grace` seconds before it. Tickets closed long ago are forgotten.
+    `grace` seconds before it. Each customer keeps its tickets' spans apart
+    (a ticket in week 1 and another in week 4 justify neither week 2 nor 3),
+    overlapping spans merged. Spans that closed more than `keep` seconds
+    before the latest access checked are forgotten: by event time, so a
+    backfill that books weeks of tickets ahead of their events keeps them.
 
     Examples
     --------
     >>> book = TicketBook()
     >>> book.assign("C1", opened=1000, closed=5000)
-    >>> book.covers("C1", 2000), book.covers("C1", 5000 + 2 * 86400), book.covers("C2", 2000)
-    (True, False, False)
+    >>> book.assign("C1", opened=30 * 86400, closed=30 * 86400 + 3600)
+    >>> book.covers("C1", 2000), book.covers("C1", 10 * 86400), book.covers("C1", 30 * 86400), book.covers("C2", 2000)
+    (True, False, True, False)
 
     """
 
     def __init__(self, grace: float = DAY, keep: float = 14 * DAY) -> None:
         self.grace = grace
         self.keep = keep
-        self.customers: dict[str, list] = {}  # customer -> [opened, closed or None]
+        self.customers: dict[str, list[list]] = {}  # customer -> [[opened, closed or None], ...] by opening
+        self._forgot_day = -1  # event-time day of the last forgetting
 
     def __len__(self) -> int:
         return len(self.customers)
 
     def assign(self, customer: str, opened: float, closed: float | None = None) -> None:
-        known = self.customers.get(customer)
-        if known:  # several tickets for one customer: the widest span covers
-            opened = min(opened, known[0])
-            closed = None if closed is None or known[1] is None else max(closed, known[1])
-        self.customers[customer] = [opened, closed]
-        self._forget(before=max(opened, closed or opened) - self.keep)
+        spans = self.customers.setdefault(customer, [])
+        for span in spans:
+            if _overlaps(span, opened, closed):  # the same work, booked twice or extended: widen it
+                span[0] = min(span[0], opened)
+                span[1] = None if closed is None or span[1] is None else max(span[1], closed)
+                return
+        spans.append([opened, closed])
+        spans.sort(key=lambda span: span[0])
 
     def covers(self, customer: str, ts: float) -> bool:
-        span = self.customers.get(customer)
-        if span is None:
-            return False
-        opened, closed = span
-        return opened - 3600 <= ts and (closed is None or ts <= closed + self.grace)
+        day = int(ts // DAY)
+        if day > self._forgot_day:
+            self._forgot_day = day
+            self._forget(before=ts - self.keep)
+        for opened, closed in self.customers.get(customer, ()):
+            if opened - 3600 <= ts and (closed is None or ts <= closed + self.grace):
+                return True
+        return False
 
     def _forget(self, before: float) -> None:
-        for customer, (_, closed) in list(self.customers.items()):
-            if closed is not None and closed < before:
+        for customer, spans in list(self.customers.items()):
+            kept = [span for span in spans if span[1] is None or span[1] >= before]
+            if not kept:
                 del self.customers[customer]
+            elif len(kept) < len(spans):
+                self.customers[customer] = kept
 
     def state(self) -> dict:
         return self.customers
@@ -92,8 +106,14 @@ class TicketBook:
     @classmethod
     def from_state(cls, state: dict | None) -> TicketBook:
         book = cls()
-        book.customers = dict(state or {})
+        for customer, spans in (state or {}).items():
+            # A state saved before spans were kept apart holds one [opened, closed] per customer.
+            book.customers[customer] = [list(span) for span in spans] if spans and isinstance(spans[0], list) else [list(spans)]
         return book
+
+
+def _overlaps(span: list, opened: float, closed: float | None) -> bool:
+    return (span[1] is None or opened <= span[1]) and (closed is None or closed >= span[0])
 
 
 @dataclass

@@ -504,15 +504,18 @@ def evaluate(
     out: Path = typer.Option(Path("eval-results"), help="Folder for report.json and the chart."),
     plot_user: Optional[str] = typer.Option(None, help="User whose risk to chart (default: the first insider)."),
     jobs: int = typer.Option(2, min=1, help="Runs replayed in parallel."),
+    partitions: int = typer.Option(0, min=0, help="Partitions of vigil.events to replay as (default: VIGIL_PARTITIONS)."),
+    alerts: Optional[Path] = typer.Option(None, help="Write every alert to this NDJSON file."),
 ) -> None:
-    """Replay labelled events through the models (no Kafka) and measure detection per scenario."""
+    """Replay labelled events through the worker's scorer (no Kafka) and measure detection per scenario."""
     from streams import evaluation
 
     if events is not None and truth is None:
         fail("--events needs --truth (a JSON file with insiders and malicious_event_ids)")
-    evaluation.run_cli(console, Settings().detector, seeds=seeds, users=users, days=days, insiders=insiders,
+    settings = Settings()
+    evaluation.run_cli(console, settings.detector, seeds=seeds, users=users, days=days, insiders=insiders,
                        events=events, truth=truth, directory=directory, tickets=tickets, budget=budget, out=out,
-                       plot_user=plot_user, jobs=jobs)
+                       plot_user=plot_user, jobs=jobs, partitions=partitions or settings.partitions, alerts_file=alerts)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

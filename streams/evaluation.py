@@ -1,8 +1,9 @@
 """`vigil eval`: replay labelled events through the models, in event-time order, and measure detection.
 
-The replay calls exactly what the worker calls (`UserDetector.observe` with a
-`Context`), minus Kafka: one `Population` for the whole organisation, ticket
-assignments applied as they open, directory profiles from the directory.
+The replay drives the worker's own `Scorer` (streams/scorer.py), minus Kafka:
+the worker's partitioning (a population per partition), the directory and the
+tickets known before the events, as `vigil ingest` and `vigil demo` feed them.
+An integration test holds the worker and this replay to the same alerts.
 """
 
 from __future__ import annotations
@@ -11,14 +12,15 @@ import heapq
 import json
 import statistics
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from models import Context, DetectorConfig, Population, Profile, TicketBook, UserDetector
+from models import DetectorConfig, Profile
 from models.risk import BANDS
-from streams.contract import InvalidRecord, parse_directory_entry, parse_event, parse_ticket
+from streams.contract import InvalidRecord, Message, parse_directory_entry, parse_event, parse_ticket, partition_for
+from streams.scorer import MemoryStore, Scorer
 
 DAY = 86400
 ALERTING = ("high", "critical")  # an alert at these bands is what the SOC acts on
@@ -47,11 +49,12 @@ class RunResult:
     model_seconds: float
     state_bytes_mean: float
     state_bytes_max: int
-    alerts: list[tuple[float, str, str, list[str]]]  # (ts, user, band, reasons)
+    alerts: list[dict]  # the worker's alert records (scorer.alert_record), in order
     first_malicious: dict[str, float]
     insiders: dict[str, str]
     confounders: dict[str, list[str]]
     benign_user_days: int
+    benign_days_by_user: dict[str, int]
     daily_peaks: dict[str, dict[str, float]]  # day -> user -> peak risk
     series: dict[str, list[tuple[float, float]]]  # tracked user -> (ts, risk)
 
@@ -60,21 +63,24 @@ class RunResult:
         return self.model_seconds / max(self.events, 1) * 1e6
 
 
-def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), seed: int = 42) -> RunResult:
-    """Score every event of `data` in event-time order; keep what the metrics need."""
-    population = Population(seed=seed)
-    profiles = {e["user"]: Profile.from_entry(parse_directory_entry(e)) for e in data.directory}
-    books: dict[str, TicketBook] = defaultdict(TicketBook)
-    tickets = [parse_ticket(t) for t in data.tickets]
-    # Tickets are known from an hour before they open (the assignment precedes the work).
-    pending = [(t["opened"] - 3600, i) for i, t in enumerate(tickets)]
-    heapq.heapify(pending)
-    detectors: dict[str, UserDetector] = {}
-    contexts: dict[str, Context] = {}
+def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), partitions: int = 1) -> RunResult:
+    """Score every event of `data` in event-time order through the worker's `Scorer`; keep what the metrics need.
+
+    As the worker scores a backfill fed by `vigil ingest` or `vigil demo`: the directory and every ticket are
+    known before the first event, each user's events go to the user's partition of `partitions`, and each
+    partition has its own population, seeded by its number.
+    """
+    profiles = {e["user"].encode(): Profile.from_entry(parse_directory_entry(e)) for e in data.directory}
+    store = MemoryStore(config)
+    scorer = Scorer(config, partitions, store, lambda key: profiles.get(key) or Profile())
+    for raw in data.tickets:
+        ticket = parse_ticket(raw)
+        scorer.book(ticket["assignee"].encode(), ticket)
     track = set(track)
     alerts, first_malicious, series = [], {}, defaultdict(list)
     daily_peaks: dict[str, dict[str, float]] = defaultdict(dict)
     active_days: set[tuple[str, int]] = set()
+    offsets = [0] * partitions
     model_seconds = 0.0
     clock = time.perf_counter
     for raw in data.events:
@@ -82,17 +88,13 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), se
             event = parse_event(raw)
         except InvalidRecord:
             continue
-        while pending and pending[0][0] <= event.ts:
-            t = tickets[heapq.heappop(pending)[1]]
-            books[t["assignee"]].assign(t["customer_id"], t["opened"], t["closed"])
-        user = event.user
-        detector = detectors.get(user)
-        if detector is None:
-            detector = detectors[user] = UserDetector(config)
-            contexts[user] = Context(population, profiles.get(user, Profile()), books[user])
+        user, key = event.user, event.user.encode()
+        partition = partition_for(key, partitions)
         started = clock()
-        assessment = detector.observe(event, contexts[user])
+        out = scorer.score_events(Message([event], False, b""), partition, offsets[partition], key)
         model_seconds += clock() - started
+        offsets[partition] += 1
+        [record] = out.records
 
         day = int(event.ts // DAY)
         if event.event_id in data.malicious:
@@ -100,17 +102,17 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), se
         elif user not in data.insiders:
             active_days.add((user, day))
         peaks = daily_peaks[str(day)]
-        peaks[user] = max(peaks.get(user, 0.0), assessment.risk)
-        if assessment.alert:
-            alerts.append((event.ts, user, assessment.alert.band, assessment.alert.reasons))
+        peaks[user] = max(peaks.get(user, 0.0), record.risk)
+        alerts.extend(alert for _, alert in out.alerts)
         if user in track:
-            series[user].append((event.ts, assessment.risk))
-    sizes = [len(json.dumps(d.state(), separators=(",", ":"))) for d in detectors.values()]
+            series[user].append((event.ts, record.risk))
+    sizes = [len(json.dumps(e.detector.state(), separators=(",", ":"))) for e in store.users.values()]
     return RunResult(
-        name=data.name, events=len(data.events), users=len(detectors), model_seconds=model_seconds,
+        name=data.name, events=len(data.events), users=len(store.users), model_seconds=model_seconds,
         state_bytes_mean=statistics.fmean(sizes) if sizes else 0.0, state_bytes_max=max(sizes, default=0),
         alerts=alerts, first_malicious=first_malicious, insiders=data.insiders, confounders=data.confounders,
-        benign_user_days=len(active_days), daily_peaks=dict(daily_peaks), series=dict(series),
+        benign_user_days=len(active_days), benign_days_by_user=dict(Counter(user for user, _ in active_days)),
+        daily_peaks=dict(daily_peaks), series=dict(series),
     )
 
 
@@ -173,6 +175,8 @@ class Report:
     precision_at_budget: float
     budget: int
     false_by_confounder: dict[str, int]
+    days_by_confounder: dict[str, int]  # benign user-days of the users under each confounder
+    worst_day: tuple[str, int, int]  # (run and day, false alerts, users active that day) of the worst day
     events: int
     us_per_event: float
     state_bytes_mean: float
@@ -182,42 +186,76 @@ class Report:
     def false_per_1000(self) -> float:
         return 1000 * self.false_alerts / max(self.benign_user_days, 1)
 
+    def confounder_rate(self, confounder: str) -> float:
+        """False alerts per 1,000 benign user-days of the users under `confounder`."""
+        return 1000 * self.false_by_confounder.get(confounder, 0) / max(self.days_by_confounder.get(confounder, 0), 1)
+
+    @property
+    def worst_day_per_1000(self) -> float:
+        _, alerts, users = self.worst_day
+        return 1000 * alerts / max(users, 1)
+
     def to_dict(self) -> dict:
         return {
             "scenarios": [{"scenario": s.scenario, "runs": s.runs, "detected": s.detected, "rate": s.rate,
                            "median_delay_h": s.median_h, "max_delay_h": s.max_h} for s in self.scenarios],
             "false_alerts": self.false_alerts, "benign_user_days": self.benign_user_days,
             "false_alerts_per_1000_benign_user_days": self.false_per_1000,
-            "false_alerts_by_confounder": self.false_by_confounder,
+            "false_alerts_by_confounder": {c: {"alerts": self.false_by_confounder.get(c, 0), "user_days": d,
+                                               "per_1000": self.confounder_rate(c)}
+                                           for c, d in sorted(self.days_by_confounder.items())},
+            "worst_day": {"day": self.worst_day[0], "false_alerts": self.worst_day[1], "users": self.worst_day[2],
+                          "per_1000_users": self.worst_day_per_1000},
             "precision_at_daily_budget": self.precision_at_budget, "daily_budget": self.budget,
             "events": self.events, "model_us_per_event": self.us_per_event,
             "state_bytes_per_user_mean": self.state_bytes_mean, "state_bytes_per_user_max": self.state_bytes_max,
         }
 
 
+def is_false(run: RunResult, alert: dict) -> bool:
+    """A high+ alert on a benign user, or on an insider before their first malicious event."""
+    start = run.first_malicious.get(alert["user"])
+    return alert["band"] in ALERTING and (alert["user"] not in run.insiders or start is None or alert["ts"] < start)
+
+
+def detection(run: RunResult, user: str) -> float | None:
+    """Hours from the user's first malicious event to their first high+ alert, or None if never."""
+    start = run.first_malicious.get(user)
+    if start is None:
+        return None
+    hit = next((a["ts"] for a in run.alerts if a["user"] == user and a["band"] in ALERTING and a["ts"] >= start), None)
+    return None if hit is None else (hit - start) / 3600
+
+
 def score(results: list[RunResult], budget: int = 5) -> Report:
     by_scenario: dict[str, ScenarioScore] = {}
     false_alerts, benign_days, selected, hits = 0, 0, 0, 0
     false_by_confounder: dict[str, int] = defaultdict(int)
+    days_by_confounder: dict[str, int] = defaultdict(int)
+    worst = ("", 0, 1)
     for run in results:
         benign_days += run.benign_user_days
+        for user, days in run.benign_days_by_user.items():
+            for confounder in run.confounders.get(user, ["none"]):
+                days_by_confounder[confounder] += days
         for user, scenario in run.insiders.items():
             entry = by_scenario.setdefault(scenario, ScenarioScore(scenario, 0, 0, []))
             entry.runs += 1
-            start = run.first_malicious.get(user)
-            hit = next((ts for ts, u, band, _ in run.alerts
-                        if u == user and band in ALERTING and start is not None and ts >= start), None)
-            if hit is not None:
+            delay = detection(run, user)
+            if delay is not None:
                 entry.detected += 1
-                entry.delays_h.append((hit - start) / 3600)
-        for ts, user, band, _ in run.alerts:
-            if band not in ALERTING:
-                continue
-            start = run.first_malicious.get(user)
-            if user not in run.insiders or start is None or ts < start:
+                entry.delays_h.append(delay)
+        false_by_day: dict[int, int] = defaultdict(int)
+        for alert in run.alerts:
+            if is_false(run, alert):
                 false_alerts += 1
-                for confounder in run.confounders.get(user, ["none"]):
+                false_by_day[int(alert["ts"] // DAY)] += 1
+                for confounder in run.confounders.get(alert["user"], ["none"]):
                     false_by_confounder[confounder] += 1
+        for day, n in false_by_day.items():
+            users = len(run.daily_peaks.get(str(day), {}))
+            if n / max(users, 1) > worst[1] / max(worst[2], 1):
+                worst = (f"{run.name}, day {day - min(map(int, run.daily_peaks))}", n, users)
         threshold = 25.0
         for day, peaks in run.daily_peaks.items():
             top = [u for u, r in sorted(peaks.items(), key=lambda kv: kv[1], reverse=True)[:budget] if r >= threshold]
@@ -231,8 +269,8 @@ def score(results: list[RunResult], budget: int = 5) -> Report:
         scenarios=sorted(by_scenario.values(), key=lambda s: s.scenario),
         false_alerts=false_alerts, benign_user_days=benign_days,
         precision_at_budget=hits / selected if selected else 0.0, budget=budget,
-        false_by_confounder=dict(false_by_confounder), events=events,
-        us_per_event=model_seconds / max(events, 1) * 1e6,
+        false_by_confounder=dict(false_by_confounder), days_by_confounder=dict(days_by_confounder), worst_day=worst,
+        events=events, us_per_event=model_seconds / max(events, 1) * 1e6,
         state_bytes_mean=statistics.fmean(r.state_bytes_mean for r in results),
         state_bytes_max=max(r.state_bytes_max for r in results),
     )
@@ -256,8 +294,9 @@ def plot_risk(run: RunResult, user: str, path: Path, config: DetectorConfig) -> 
     for threshold, band in zip(config.band_thresholds, BANDS[1:]):
         ax.axhline(threshold, ls="--", lw=0.8, color=colors[band])
         ax.text(when(points[0][0]) if points else 0, threshold + 1, band, color=colors[band], fontsize=8)
-    for ts, u, band, _ in run.alerts:
-        if u == user:
+    for alert in run.alerts:
+        if alert["user"] == user:
+            ts, band = alert["ts"], alert["band"]
             ax.scatter([when(ts)], [next((r for t, r in points if t >= ts), 0)], color=colors.get(band, "k"),
                        zorder=3, s=40, label=f"alert: {band}")
     if user in run.first_malicious:
@@ -276,16 +315,15 @@ def plot_risk(run: RunResult, user: str, path: Path, config: DetectorConfig) -> 
 
 
 # -- the command ---------------------------------------------------------------------------------
-def _simulated_run(seed: int, users: int, days: int, insiders: int, config: DetectorConfig) -> RunResult:
+def _simulated_run(seed: int, users: int, days: int, insiders: int, config: DetectorConfig, partitions: int) -> RunResult:
     data = simulated(seed, users, days, insiders)
-    return replay(data, config, track=sorted(data.insiders), seed=seed)
+    return replay(data, config, track=sorted(data.insiders), partitions=partitions)
 
 
 def run_cli(console, config: DetectorConfig, *, seeds: int, users: int, days: int, insiders: int, events, truth,
-            directory, tickets, budget: int, out: Path, plot_user: str | None, jobs: int) -> Report:
+            directory, tickets, budget: int, out: Path, plot_user: str | None, jobs: int, partitions: int,
+            alerts_file: Path | None = None) -> Report:
     from concurrent.futures import ProcessPoolExecutor
-
-    from rich.table import Table
 
     from streams.sources.loading import progress
 
@@ -293,37 +331,27 @@ def run_cli(console, config: DetectorConfig, *, seeds: int, users: int, days: in
     if events is not None:
         data = from_files(events, truth, directory, tickets)
         with console.status(f"replaying {len(data.events):,} events…"):
-            results = [replay(data, config, track=[plot_user] if plot_user else sorted(data.insiders)[:1])]
+            results = [replay(data, config, track=[plot_user] if plot_user else sorted(data.insiders)[:1],
+                              partitions=partitions)]
     else:
         results = []
         with progress(console) as bar, ProcessPoolExecutor(max_workers=jobs) as pool:
             task = bar.add_task(f"replaying {seeds} runs of {users} users × {days} days", total=seeds)
-            futures = [pool.submit(_simulated_run, seed, users, days, insiders, config) for seed in range(1, seeds + 1)]
+            futures = [pool.submit(_simulated_run, seed, users, days, insiders, config, partitions)
+                       for seed in range(1, seeds + 1)]
             for future in futures:
                 results.append(future.result())
                 bar.advance(task)
     report = score(results, budget=budget)
-    elapsed = time.monotonic() - started
-
-    table = Table("scenario", "runs", "detected", "median delay", "max delay", title="Insider scenarios (alert at high or above)")
-    for s in report.scenarios:
-        hours = lambda h: "—" if h is None else f"{h * 60:.0f} min" if h < 1 else f"{h:.1f} h"  # noqa: E731
-        table.add_row(s.scenario, str(s.runs), f"{s.detected} ({s.rate:.0%})", hours(s.median_h), hours(s.max_h))
-    console.print(table)
-    summary = Table("measure", "value", title="Benign behaviour and cost")
-    summary.add_row("false alerts (high+) per 1,000 benign user-days",
-                    f"{report.false_per_1000:.2f}  ({report.false_alerts} in {report.benign_user_days:,} user-days)")
-    for confounder, n in sorted(report.false_by_confounder.items()):
-        summary.add_row(f"  of which on {confounder}", str(n))
-    summary.add_row(f"precision at {budget} alerts a day", f"{report.precision_at_budget:.0%}")
-    summary.add_row("events replayed", f"{report.events:,} in {elapsed:.0f} s")
-    summary.add_row("model time per event", f"{report.us_per_event:.1f} µs")
-    summary.add_row("state per user (mean / max)", f"{report.state_bytes_mean:,.0f} / {report.state_bytes_max:,} bytes")
-    console.print(summary)
+    _print_report(console, report, elapsed=time.monotonic() - started)
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report.to_dict() | {"config": {
-        "seeds": seeds, "users": users, "days": days, "insiders_per_scenario": insiders}}, indent=2))
+        "seeds": seeds, "users": users, "days": days, "insiders_per_scenario": insiders, "partitions": partitions}},
+        indent=2))
+    if alerts_file is not None:
+        write_alerts(results, alerts_file)
+        console.print(f"alerts: {alerts_file}")
     run = results[0]
     user = plot_user or next(iter(run.series), None)
     if user is not None and user in run.series:
@@ -333,3 +361,40 @@ def run_cli(console, config: DetectorConfig, *, seeds: int, users: int, days: in
         console.print(f"report: {out / 'report.json'}")
     return report
 
+
+def write_alerts(results: list[RunResult], path: Path) -> None:
+    """Every alert as NDJSON (run, user, ts, band, risk, reasons, techniques), for anyone's own scoring."""
+    with open(path, "w") as f:
+        for run in results:
+            for alert in run.alerts:
+                f.write(json.dumps({"run": run.name, **{k: alert[k] for k in ALERT_FIELDS}}) + "\n")
+
+
+ALERT_FIELDS = ("user", "ts", "band", "risk", "reasons", "techniques")
+
+
+def _print_report(console, report: Report, elapsed: float) -> None:
+    from rich.table import Table
+
+    table = Table("scenario", "runs", "detected", "median delay", "max delay", title="Insider scenarios (alert at high or above)")
+    for s in report.scenarios:
+        table.add_row(s.scenario, str(s.runs), f"{s.detected} ({s.rate:.0%})", _hours(s.median_h), _hours(s.max_h))
+    console.print(table)
+    summary = Table("measure", "value", title="Benign behaviour and cost")
+    summary.add_row("false alerts (high+) per 1,000 benign user-days",
+                    f"{report.false_per_1000:.2f}  ({report.false_alerts} in {report.benign_user_days:,} user-days)")
+    for confounder, days in sorted(report.days_by_confounder.items()):
+        summary.add_row(f"  under {confounder}", f"{report.confounder_rate(confounder):.2f}  "
+                                                 f"({report.false_by_confounder.get(confounder, 0)} in {days:,})")
+    where, n, users = report.worst_day
+    summary.add_row("worst day, false alerts per 1,000 users", f"{report.worst_day_per_1000:.1f}  "
+                    + (f"({n} among {users} users, {where})" if n else ""))
+    summary.add_row(f"precision at {report.budget} alerts a day", f"{report.precision_at_budget:.0%}")
+    summary.add_row("events replayed", f"{report.events:,} in {elapsed:.0f} s")
+    summary.add_row("scoring time per event", f"{report.us_per_event:.1f} µs")
+    summary.add_row("state per user (mean / max)", f"{report.state_bytes_mean:,.0f} / {report.state_bytes_max:,} bytes")
+    console.print(summary)
+
+
+def _hours(h: float | None) -> str:
+    return "—" if h is None else f"{h * 60:.0f} min" if h < 1 else f"{h:.1f} h"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import msgspec
 import orjson
@@ -10,7 +9,8 @@ import pytest
 
 from models import AccessEvent, Assessment
 from models.signal import Signal
-from streams.scoring import ScoredMessage, encode, scored_record
+from streams.scorer import ScoredMessage, scored_record
+from streams.scoring import encode
 from streams.sink import scored_rows
 
 SIGNAL = Signal("unjustified", "unjustified", 18.0, "touched 4 customer records with no ticket assigned today (C1, …)",
@@ -20,7 +20,7 @@ SIGNAL = Signal("unjustified", "unjustified", 18.0, "touched 4 customer records 
 def scored(n: int, **fields):
     access = AccessEvent(f"s{n}", 1793613600.0 + n, "ann", "record.view", record_id=f"C{n}", **fields)
     assessment = Assessment(18.0, 18.0, "low", [SIGNAL] if n % 2 else [], None, n + 1, unjustified=bool(n % 2))
-    return scored_record(access, assessment, SimpleNamespace(partition=2, offset=100 + n))
+    return scored_record(access, assessment, partition=2, offset=100 + n)
 
 
 def test_a_scored_message_is_stored_as_the_worker_wrote_it(store):

@@ -6,7 +6,8 @@ from models.context import Context
 from models.distinct import LinearCounter
 from models.event import AccessEvent
 from models.signal import T1213, Signal, escalation_points
-from models.window import DAY, HOUR, WindowBaseline
+from models.volume import MIN_UNEXPLAINED
+from models.window import DAY, HOUR, UnexplainedShare, WindowBaseline
 
 class DistinctCount:
     """Distinct values in a window's current period, feeding the window's running value."""
@@ -62,6 +63,7 @@ class CustomerBreadth:
         self.day = WindowBaseline(DAY, warmup=4, memory=20, floor=3.0)
         self.hour_count = DistinctCount(self.hour)
         self.day_count = DistinctCount(self.day)
+        self.shares = (UnexplainedShare(self.hour), UnexplainedShare(self.day))
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         self.hour.roll(event.ts)
@@ -70,18 +72,24 @@ class CustomerBreadth:
             return []
         signals = []
         bit = self.hour_count.counter.bit(event.record_id)
-        for window, count, label in ((self.hour, self.hour_count, "within one hour"), (self.day, self.day_count, "today")):
+        explained = ctx.justified is True
+        for window, count, share, label in ((self.hour, self.hour_count, self.shares[0], "within one hour"),
+                                            (self.day, self.day_count, self.shares[1], "today")):
+            before = window.value
             count.add(bit)
+            share.add(window.value - before, explained)
             if not window.warm:
                 continue
             fires, first = window.crossing()
-            if fires:
+            unexplained = share.of()
+            if fires and unexplained >= MIN_UNEXPLAINED:
                 signals.append(Signal(
                     name=f"breadth.{'hour' if window is self.hour else 'day'}",
                     family=self.family,
-                    points=escalation_points(self.points, first),
+                    points=round(escalation_points(self.points, first) * unexplained, 2),
                     reason=f"touched about {window.value:.0f} different customers {label}, "
-                           f"usually {window.mean:.0f} ± {window.spread():.0f}",
+                           f"usually {window.mean:.0f} ± {window.spread():.0f}"
+                           + (f" ({unexplained:.0%} on no ticket of theirs)" if unexplained < 1 else ""),
                     observed=round(window.value),
                     expected=round(window.mean, 1),
                     technique=T1213,
@@ -89,7 +97,8 @@ class CustomerBreadth:
         return signals
 
     def state(self) -> list:
-        return [self.hour.state(), self.day.state(), self.hour_count.state(), self.day_count.state()]
+        return [self.hour.state(), self.day.state(), self.hour_count.state(), self.day_count.state(),
+                [s.state() for s in self.shares]]
 
     def restore(self, state: list | None) -> CustomerBreadth:
         if state:
@@ -97,4 +106,6 @@ class CustomerBreadth:
             self.day.restore(state[1])
             self.hour_count.restore(state[2])
             self.day_count.restore(state[3])
+            for share, saved in zip(self.shares, state[4] if len(state) > 4 else ()):
+                share.restore(saved)
         return self

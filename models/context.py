@@ -123,3 +123,6 @@ class Context:
     population: Population
     profile: Profile = field(default_factory=Profile)
     tickets: TicketBook | None = None
+    #: Set by the detector for each event: whether a ticket of the user's covers the customer it touches
+    #: (None: not a customer touch, or no ticket feed). Judged once, read by every signal.
+    justified: bool | None = None

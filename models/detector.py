@@ -9,13 +9,16 @@ from models.context import DAY, Context, Profile
 from models.event import EXFIL_ACTIONS, AccessEvent
 from models.exfil import Exfiltration
 from models.multivariate import FEATURES
+from models.lookback import DepartureLookback
 from models.novelty import FirstSeen
 from models.peers import PeerDeviation
+from models.persistence import Persistence
 from models.privilege import PrivilegeChange
+from models.rates import ActionRates
 from models.rhythm import WeeklyRhythm
 from models.risk import BANDS, RiskBands, RiskLedger
 from models.signal import T1213, Signal
-from models.unjustified import UnjustifiedAccess
+from models.unjustified import UnjustifiedAccess, justified
 from models.volume import RecordVolume
 
 
@@ -110,6 +113,8 @@ class UserDetector:
             "exfil": Exfiltration(),
             "peers": PeerDeviation(),
             "privilege": PrivilegeChange(),
+            "persistence": Persistence(),
+            "rates": ActionRates(),
         }
         for name, signal in self.signals.items():
             signal.restore(state.get(name))
@@ -121,13 +126,21 @@ class UserDetector:
         # Analyst feedback: families judged benign, until when (event time); pinned at critical.
         self.suppressed: dict[str, float] = state.get("suppressed", {})
         self.pinned: bool = state.get("pinned", False)
+        self.day: int = state.get("day", -1)  # event-time day of the latest event
+        self.lookback = DepartureLookback(window_days=config.leaving_window_days).restore(state.get("lookback"))
 
     def observe(self, event: AccessEvent, ctx: Context) -> Assessment:
         if self.events == 0:
-            ctx.population.welcome()
+            ctx.population.welcome(ctx.profile.peer_group)
+        day = int(event.ts // DAY)
+        if day > self.day:
+            self.day = day
+            ctx.population.arrive(day, ctx.profile.peer_group)
+        ctx.justified = justified(event, ctx)
         signals = self._hour_anomaly(event, ctx)
         for signal in self.signals.values():
             signals += signal.observe(event, ctx)
+        signals += self.lookback.observe(self.signals["persistence"], ctx, event.ts)
         self._profile(event)
         self.events += 1
 
@@ -219,7 +232,7 @@ class UserDetector:
         return [Signal(
             name="multivariate.hour",
             family="multivariate",
-            points=round(20 * (score - model.threshold) / (1 - model.threshold) + 5, 2),
+            points=round(10 * (score - model.threshold) / (1 - model.threshold) + 5, 2),
             reason=f"the hour {closed.hour % 24:02d}:00 UTC was an unusual combination ({described} of this user’s norm)",
             observed=round(score, 3),
             expected=model.threshold,
@@ -235,6 +248,8 @@ class UserDetector:
             "hour": self.hour.state(),
             "suppressed": {f: until for f, until in self.suppressed.items() if until > self.ledger_ts()},
             "pinned": self.pinned,
+            "day": self.day,
+            "lookback": self.lookback.state(),
         }
 
     def ledger_ts(self) -> float:

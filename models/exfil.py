@@ -13,6 +13,9 @@ _TECHNIQUE = {"usb.connect": T1052, "file.print": T1052, "email.send": T1048}
 class Exfiltration:
     """Records moved out per day vs the user's own active days (most of which move nothing).
 
+    A day above the user's own norm but within what their peers move in a
+    day (team leads' weekly reports) weighs half.
+
     Examples
     --------
     >>> from models.context import Context
@@ -36,17 +39,26 @@ class Exfiltration:
         self.day.roll(event.ts)
         if event.action not in EXFIL_ACTIONS:
             return []
+        day, group = int(event.ts // DAY), ctx.profile.peer_group
+        if self.day.value == 0:
+            ctx.population.moved_out(day, group)
         self.day.add(max(event.records, 1))
         if not self.day.warm:
             return []
         fires, first = self.day.crossing()
         if not fires:
             return []
+        peers = ctx.population.peer(group)
+        usual_for_peers = peers.warm and self.day.value <= peers.threshold("moved")
+        together = ctx.population.group_moved_today(day, group)  # a report everyone in the group runs today
+        weight = (0.5 if usual_for_peers else 1.0) * (1 - 0.7 * together)
+        context = (f" (within what peers ({group}) move in a day)" if usual_for_peers else "") + \
+            (f" ({together:.0%} of their peers ({group}) moved records out today too)" if together else "")
         return [Signal(
             name="exfil.day",
             family=self.family,
-            points=escalation_points(self.points, first),
-            reason=f"moved {self.day.value:.0f} records out today by {event.action}, usually {self.day.mean:.0f}",
+            points=round(escalation_points(self.points, first) * weight, 2),
+            reason=f"moved {self.day.value:.0f} records out today by {event.action}, usually {self.day.mean:.0f}" + context,
             observed=self.day.value,
             expected=round(self.day.mean, 1),
             technique=_TECHNIQUE.get(event.action, T1567),

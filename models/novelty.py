@@ -1,4 +1,4 @@
-"""First-seen values of a user's access context, weighted by how rare they are in the organisation."""
+"""First-seen values of a user's access context, weighed by how rare they are and how often the user meets new ones."""
 
 from __future__ import annotations
 
@@ -6,23 +6,30 @@ from models.context import Context
 from models.event import AccessEvent
 from models.signal import T1078, T1213, Signal
 
-#: Facets watched for novelty: risk points of a first sighting, and the technique it suggests.
+#: Facets watched for novelty: risk points of a first sighting, the technique it suggests, how many values
+#: a user keeps, and the family: where they connect from ("novelty"), or what they reach ("reach").
 FACETS = {
-    "device": (12.0, T1078),
-    "src_ip": (8.0, T1078),
-    "app": (6.0, ""),
-    "resource": (10.0, T1213),
-    "action": (8.0, ""),
+    "device": (12.0, T1078, 6, "novelty"),
+    "src_ip": (8.0, T1078, 6, "novelty"),
+    "app": (6.0, "", 6, "novelty"),
+    "resource": (10.0, T1213, 12, "reach"),
+    "action": (8.0, "", 16, "reach"),  # every action kind of the contract fits: a known one is never forgotten
 }
+#: Active days over which a user's own rate of meeting new values is kept.
+RATE_DAYS = 16
 
 
 class FirstSeen:
-    """Remembers the last few values of each facet per user and flags new ones.
+    """Remembers the last values of each facet per user and flags new ones.
 
-    A value most of the organisation already uses (a tool rolled out to all)
-    weighs little; one nobody uses weighs fully. Each facet keeps at most
-    `capacity` values, the least recently seen evicted first. A user is
-    judged after `warmup` events, and a facet only once it has a value.
+    A new value weighs less when much of the organisation already uses it
+    (a tool rolled out to all), but never nothing: a user's first-ever USB
+    use still counts. It weighs less the more of the user's recent active
+    days brought a new value of the same facet: an admin who meets new
+    machines every day is not flagged for the next one. And it weighs less
+    when much of the organisation met a new value of the facet today (an
+    office moving to new addresses). A user is judged after `warmup` events;
+    their own rate is learned from the first.
 
     Examples
     --------
@@ -34,26 +41,33 @@ class FirstSeen:
     [[], [], []]
     >>> [s.reason for s in seen.observe(AccessEvent("e9", 9, "ann", "login", device="pc-77"), ctx)]
     ['first time from device pc-77 (known: laptop-1)']
+    >>> roamer = FirstSeen(warmup=3)  # a new machine every day
+    >>> [sum(s.points for s in roamer.observe(AccessEvent(f"r{d}", d * 86400, "it", "login", device=f"ws-{d}"), ctx))
+    ...  for d in range(8)]
+    [0, 0, 0, 0, 0, 0, 0, 0]
 
     """
 
     family = "novelty"
 
-    def __init__(self, capacity: int = 6, warmup: int = 20) -> None:
-        if capacity < 1:
-            raise ValueError(f"capacity must be at least 1, got {capacity}")
-        self.capacity = capacity
+    def __init__(self, warmup: int = 20) -> None:
         self.warmup = warmup
         self.seen: dict[str, list[str]] = {}  # facet -> values, most recent last
+        self.new_days: dict[str, int] = {}  # facet -> bitmap of the last RATE_DAYS active days: bit 0 today
+        self.day = -1
+        self.days = 0  # active days seen, up to RATE_DAYS
         self.events = 0
         self.fresh = 0  # new values in the current event (read by the detector)
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
+        day = int(event.ts // 86400)
+        if day > self.day:
+            self._new_day(day)
         signals = []
         judged = self.events >= self.warmup
         self.events += 1
         self.fresh = 0
-        for facet, (points, technique) in FACETS.items():
+        for facet, (points, technique, capacity, family) in FACETS.items():
             value = getattr(event, facet)
             if value is None:
                 continue
@@ -65,30 +79,62 @@ class FirstSeen:
             if value in known:
                 known.remove(value)
             else:
-                if judged and known:
-                    self.fresh += 1
-                    prevalence = ctx.population.prevalence(facet, value)
-                    signals.append(Signal(
-                        name=f"first_seen.{facet}",
-                        family=self.family,
-                        points=round(points * (1 - 0.8 * prevalence), 2),
-                        reason=f"first time {_verb(facet)} {value} (known: {', '.join(known[-3:])})"
-                               + (f"; {prevalence:.0%} of the organisation uses it" if prevalence >= 0.05 else ""),
-                        observed=value,
-                        expected=len(known),
-                        technique=technique,
-                    ))
-                ctx.population.adopt(facet, value)
+                if known:
+                    rate, bits = self._rate(facet), self.new_days.get(facet, 0)
+                    if not bits & 1:  # the first new value of this facet today
+                        self.new_days[facet] = bits | 1
+                        ctx.population.met_new(facet, day, ctx.profile.peer_group)
+                    if judged:
+                        self.fresh += 1
+                        signal = self._signal(facet, value, known, points * (1 - rate) ** 2, technique, family, ctx, day)
+                        if signal is not None:
+                            signals.append(signal)
+                ctx.population.adopt(facet, value, ctx.profile.peer_group)
             known.append(value)
-            del known[: -self.capacity]
+            del known[:-capacity]
         return signals
 
+    def _new_day(self, day: int) -> None:
+        # Active days, not calendar days: after a week off, last week's novelty is still recent.
+        mask = (1 << RATE_DAYS) - 1
+        self.new_days = {f: (bits << 1) & mask for f, bits in self.new_days.items() if (bits << 1) & mask}
+        self.day = day
+        self.days = min(self.days + 1, RATE_DAYS)
+
+    def _rate(self, facet: str) -> float:
+        """Share of the user's recent active days (today included) that brought a new value of `facet`."""
+        return (self.new_days.get(facet, 0) | 1).bit_count() / max(self.days, 1) if self.days > 1 else 0.0
+
+    def _signal(self, facet, value, known, points, technique, family, ctx: Context, day: int) -> Signal | None:
+        prevalence = ctx.population.prevalence(facet, value, ctx.profile.peer_group)
+        shared = ctx.population.new_today(facet, day, ctx.profile.peer_group)  # share of today's active users who met a new value of it
+        weight = points * (1 - 0.6 * prevalence) * (1 - shared)
+        if weight < 1:
+            return None
+        context = []
+        if prevalence >= 0.05:
+            context.append(f"{prevalence:.0%} of the organisation or of their peers use it")
+        if shared >= 0.1:
+            context.append(f"{shared:.0%} of people met a new {facet.replace('_', ' ')} today")
+        return Signal(
+            name=f"first_seen.{facet}",
+            family=family,
+            points=round(weight, 2),
+            reason=f"first time {_verb(facet)} {value} (known: {', '.join(known[-3:])})"
+                   + "".join(f"; {c}" for c in context),
+            observed=value,
+            expected=len(known),
+            technique=technique,
+        )
+
     def state(self) -> list:
-        return [self.events, self.seen]
+        return [self.events, self.seen, self.new_days, self.day, self.days]
 
     def restore(self, state: list | None) -> FirstSeen:
         if state:
-            self.events, self.seen = state
+            self.events, self.seen = state[0], state[1]
+            if len(state) > 2:
+                self.new_days, self.day, self.days = state[2], state[3], state[4]
         return self
 
 

@@ -13,33 +13,39 @@ SHARED_FACETS = ("app", "resource", "action")
 
 
 class PeerBaseline:
-    """Per-user-day totals of one peer group (records read, searches run), across its members.
+    """Per-user-day totals of one peer group (records read, searches run, customers read outside tickets,
+    records moved out), across its members' complete days.
 
     Examples
     --------
     >>> peers = PeerBaseline()
     >>> for records in (20, 30, 25, 35, 30, 20, 25, 30):
-    ...     peers.learn(records, searches=2)
+    ...     peers.learn("records", records)
     >>> peers.warm, round(peers.threshold("records"), 1)
     (True, 48.1)
+    >>> for moved in (0, 0, 10, 0, 0, 0, 5, 0):
+    ...     peers.learn("moved", moved)
+    >>> round(peers.week_threshold("moved"), 1)  # seven days' worth, with the spread of seven
+    52.5
 
     """
+
+    NAMES = ("records", "searches", "outside", "moved")
 
     def __init__(self, z: float = 4.0, warmup: int = 8, memory: int = 500) -> None:
         self.z = z
         self.warmup = warmup
         self.memory = memory
-        self.stats = {"records": stats.Var(), "searches": stats.Var()}
+        self.stats = {name: stats.Var() for name in self.NAMES}
         self._thresholds: dict[str, float] = {}  # until the next learn
         self.warm = False  # enough user-days to judge by (read for every event: kept, not computed)
 
-    def learn(self, records: float, searches: float) -> None:
-        self._thresholds.clear()
-        for name, value in (("records", records), ("searches", searches)):
-            var = self.stats[name]
-            var.update(value)
-            if var.n > self.memory:
-                self.stats[name] = stats.Var._from_state(self.memory, var.mean.get(), var.get())
+    def learn(self, name: str, value: float) -> None:
+        self._thresholds.pop(name, None)
+        var = self.stats[name]
+        var.update(value)
+        if var.n > self.memory:
+            self.stats[name] = stats.Var._from_state(self.memory, var.mean.get(), var.get())
         self.warm = self.stats["records"].n >= self.warmup
 
     def mean(self, name: str) -> float:
@@ -53,6 +59,12 @@ class PeerBaseline:
         if name not in self._thresholds:
             self._thresholds[name] = self.mean(name) + self.z * self.spread(name)
         return self._thresholds[name]
+
+    def week_threshold(self, name: str, days: int = 7) -> float:
+        """A sum of `days` user-days above which the group's members rarely go."""
+        var = self.stats[name]
+        mean, spread = days * var.mean.get(), math.sqrt(days * max(var.get(), 0.0))
+        return mean + self.z * max(spread, math.sqrt(max(mean, 0.0)), 3.0)
 
     def state(self) -> list:
         return [[v.n, round(v.mean.get(), 3), round(v.get(), 3)] for v in self.stats.values()]
@@ -90,22 +102,78 @@ class Population:
         self.adopters: dict[str, dict[str, int]] = {facet: {} for facet in SHARED_FACETS}
         self.peers: dict[str, PeerBaseline] = {}
         self.hours = HourAnomaly(seed=seed)
+        self.today = [-1, 0, {}]  # event-time day, users active in it, facet -> users who met a new value of it
+        self.members: dict[str, int] = {}  # peer group -> users seen
 
-    def welcome(self) -> None:
-        """A user's first event."""
+    def welcome(self, group: str = "") -> None:
+        """A user's first event (`group`: their peer group)."""
         self.users += 1
+        if group:
+            self.members[group] = self.members.get(group, 0) + 1
 
-    def adopt(self, facet: str, value: str) -> None:
-        """A user used `value` for the first time."""
+    def arrive(self, day: int, group: str = "") -> None:
+        """A user (of peer group `group`) has their first event of `day` (event-time days since the epoch)."""
+        self._roll(day)
+        self.today[1] += 1
+        self._count(f"active|{group}")
+
+    def met_new(self, facet: str, day: int, group: str = "") -> None:
+        """A user (of peer group `group`) met a value of `facet` new to them, for the first time on `day`."""
+        self._roll(day)
+        self._count(facet)
+        self._count(f"{facet}|{group}")
+
+    def new_today(self, facet: str, day: int, group: str = "") -> float:
+        """Share of today's active users, or of the group's if more, who met a new value of `facet` today
+        (0 until at least three did): an office moving, a team starting on a new system."""
+        if day != self.today[0]:
+            return 0.0
+        counts = self.today[2]
+        met, in_group = counts.get(facet, 0), counts.get(f"{facet}|{group}", 0)
+        share = met / (self.today[1] + 5) if met >= 3 else 0.0
+        if in_group >= 3:
+            share = max(share, in_group / (counts.get(f"active|{group}", 0) + 2))
+        return min(share, 1.0)
+
+    def moved_out(self, day: int, group: str) -> None:
+        """A user of `group` moved records out for the first time on `day`."""
+        self._roll(day)
+        self._count(f"moved|{group}")
+
+    def group_moved_today(self, day: int, group: str) -> float:
+        """Share of the group's users active today who moved records out today (0 until at least three did)."""
+        if day != self.today[0]:
+            return 0.0
+        moved = self.today[2].get(f"moved|{group}", 0)
+        return 0.0 if moved < 3 else min(moved / max(self.today[2].get(f"active|{group}", 1), 1), 1.0)
+
+    def _count(self, key: str) -> None:
+        self.today[2][key] = self.today[2].get(key, 0) + 1
+
+    def _roll(self, day: int) -> None:
+        if day > self.today[0]:
+            self.today = [day, 0, {}]
+
+    def adopt(self, facet: str, value: str, group: str = "") -> None:
+        """A user (of peer group `group`) used `value` for the first time."""
         if facet in self.adopters:
             counts = self.adopters[facet]
             counts[value] = counts.get(value, 0) + 1
+            if group:
+                key = f"{group}|{value}"
+                counts[key] = counts.get(key, 0) + 1
 
-    def prevalence(self, facet: str, value: str) -> float:
-        """Share of users who have used `value`; 0 for facets not tracked."""
+    def prevalence(self, facet: str, value: str, group: str = "") -> float:
+        """Share of users who have used `value`, or of the peer group's if that is more (a group of at least
+        five); 0 for facets not tracked. What every team lead uses is no news for the next team lead."""
         if facet not in self.adopters or not self.users:
             return 0.0
-        return min(self.adopters[facet].get(value, 0) / self.users, 1.0)
+        counts = self.adopters[facet]
+        share = counts.get(value, 0) / self.users
+        members = self.members.get(group, 0)
+        if members >= 5:
+            share = max(share, counts.get(f"{group}|{value}", 0) / members)
+        return min(share, 1.0)
 
     def peer(self, group: str) -> PeerBaseline:
         if group not in self.peers:
@@ -118,6 +186,8 @@ class Population:
             "adopters": self.adopters,
             "peers": {g: p.state() for g, p in self.peers.items()},
             "hours": self.hours.state(),
+            "today": self.today,
+            "members": self.members,
         }
 
     @classmethod
@@ -128,4 +198,6 @@ class Population:
             population.adopters = {facet: dict(state["adopters"].get(facet, {})) for facet in SHARED_FACETS}
             population.peers = {g: PeerBaseline().restore(p) for g, p in state["peers"].items()}
             population.hours.restore(state["hours"])
+            population.today = state.get("today", population.today)
+            population.members = dict(state.get("members", {}))
         return population

@@ -1,46 +1,8 @@
-"""A user's risk: points that fade with a half-life in event time, and the bands they fall in."""
+"""A user's risk: points per kind of evidence that fade with a half-life in event time, and the bands they fall in."""
 
 from __future__ import annotations
 
 BANDS = ("low", "medium", "high", "critical")
-
-
-class DecayingRisk:
-    """Sum of risk points, each fading by half every `half_life` seconds of event time.
-
-    Parameters
-    ----------
-    half_life
-        Seconds of event time after which a point counts half.
-
-    Examples
-    --------
-    >>> risk = DecayingRisk(half_life=3600)
-    >>> risk.update(40, ts=0)
-    40.0
-    >>> risk.get(ts=3600)
-    20.0
-    >>> risk.update(10, ts=7200)
-    20.0
-
-    """
-
-    def __init__(self, half_life: float) -> None:
-        if half_life <= 0:
-            raise ValueError(f"half_life must be positive, got {half_life}")
-        self.half_life = half_life
-        self.value = 0.0
-        self.ts = 0.0
-
-    def get(self, ts: float) -> float:
-        # An event older than the last one does not make risk grow back.
-        elapsed = max(ts - self.ts, 0.0)
-        return self.value * 0.5 ** (elapsed / self.half_life)
-
-    def update(self, points: float, ts: float) -> float:
-        self.value = self.get(ts) + points
-        self.ts = max(ts, self.ts)
-        return self.value
 
 
 class RiskBands:
@@ -92,13 +54,20 @@ class RiskBands:
         return self.band
 
 
-class RiskLedger:
-    """Risk points per evidence family, each fading with the half-life and capped.
+#: Families that measure the same activity: together they are one kind of evidence ("how much"), capped once.
+KINDS = {"volume": "amount", "breadth": "amount", "peer": "amount", "multivariate": "amount", "rate": "amount",
+         "cumulative": "amount"}
 
-    The user's risk is the sum over families of ``min(points, cap)``, times
-    the directory's modifiers: one noisy family alone cannot reach *high*;
-    corroborating evidence from several can. Each family keeps its strongest
-    recent reason, so an alert can say why in words.
+
+class RiskLedger:
+    """Risk points per evidence family, each fading with the half-life and capped, and capped again per kind.
+
+    The user's risk is the sum over kinds of evidence of ``min(sum of the
+    kind's families, cap)``, each family itself at most `cap`. Families that
+    measure the same activity (volume, breadth, peers: `KINDS`) are one kind,
+    so a busy day cannot corroborate itself: one kind alone cannot reach
+    *high*; different kinds (what, when, where, how much, how long) can. Each
+    family keeps its strongest recent reason, so an alert can say why in words.
 
     Examples
     --------
@@ -107,10 +76,12 @@ class RiskLedger:
     20.0
     >>> ledger.add("time", 20, ts=0, reason="active at 04:00", technique="")
     30.0
-    >>> ledger.add("volume", 15, ts=3600, reason="touched 90 records", technique="")
-    35.0
+    >>> ledger.add("volume", 20, ts=0, reason="touched 90 records", technique="")
+    50.0
+    >>> ledger.add("breadth", 20, ts=0, reason="touched 80 customers", technique="")  # the same busy hour
+    60.0
     >>> [r[0] for r in ledger.top(ts=3600)]
-    ['time', 'volume']
+    ['time', 'volume', 'breadth']
 
     """
 
@@ -143,21 +114,20 @@ class RiskLedger:
         return {f: min(self._fade(e[0], e[1], ts), self.cap) for f, e in self.families.items()}
 
     def get(self, ts: float) -> float:
-        total, cap, fade = 0.0, self.cap, self._fade
-        for entry in self.families.values():
-            total += min(fade(entry[0], entry[1], ts), cap)
-        return total
+        cap, fade = self.cap, self._fade
+        total, amount = 0.0, 0.0
+        for family, entry in self.families.items():
+            points = min(fade(entry[0], entry[1], ts), cap)
+            if family in KINDS:
+                amount += points
+            else:
+                total += points
+        return total + min(amount, cap)
 
     def top(self, ts: float, n: int = 3) -> list[tuple[str, float, str, str]]:
         """(family, contribution, reason, technique) of the families weighing most now."""
         ranked = sorted(self.contributions(ts).items(), key=lambda kv: kv[1], reverse=True)
         return [(f, round(c, 1), self.families[f][2], self.families[f][3]) for f, c in ranked[:n] if c >= 0.5]
-
-    def prune(self, ts: float) -> None:
-        """Forget families that have faded to nothing (keeps the state small)."""
-        for family, entry in list(self.families.items()):
-            if self._fade(entry[0], entry[1], ts) < 0.5:
-                del self.families[family]
 
     def state(self) -> dict:
         return {f: [round(e[0], 3), e[1], e[2], e[3], round(e[4], 3)] for f, e in self.families.items()}

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from models.context import Context
+from models.distinct import LinearCounter
 from models.event import AccessEvent
 from models.signal import T1213, Signal, escalation_points
 from models.volume import TOUCH_ACTIONS
 from models.window import DAY
 
-#: Unjustified touches in one day at which the signal fires, then escalates.
-LEVELS = (4, 12, 30, 75, 180)
+#: Distinct customers touched without a ticket in one day at which the signal fires, then escalates.
+LEVELS = (3, 8, 20, 50, 120, 300)
 
 
 class UnjustifiedAccess:
-    """Counts touches of customers on none of the user's tickets, per event-time day.
+    """Counts the distinct customers a user touched that are on none of their tickets, per event-time day.
 
     A support agent looks up the odd customer without a ticket; dozens in a
     day is harvesting. Judged only for users with ticket assignments at all
-    (no ticket feed, no verdict).
+    (no ticket feed, no verdict). The detector tells it (``ctx.justified``)
+    whether the event's customer is on a ticket of the user's.
 
     Examples
     --------
@@ -27,11 +29,14 @@ class UnjustifiedAccess:
     >>> book = TicketBook()
     >>> book.assign("C1", opened=0)
     >>> ctx, signal = Context(Population(), tickets=book), UnjustifiedAccess()
-    >>> [signal.observe(AccessEvent("e", 10, "ann", "record.view", record_id="C1"), ctx)]
-    [[]]
-    >>> fired = [s for i in range(5) for s in signal.observe(AccessEvent("e", 20 + i, "ann", "record.view", record_id=f"X{i}"), ctx)]
+    >>> def observe(event):
+    ...     ctx.justified = justified(event, ctx)  # as the detector does, once per event
+    ...     return signal.observe(event, ctx)
+    >>> observe(AccessEvent("e", 10, "ann", "record.view", record_id="C1"))
+    []
+    >>> fired = [s for i in range(8) for s in observe(AccessEvent("e", 20 + i, "ann", "record.view", record_id=f"X{i % 4}"))]
     >>> fired[0].reason
-    'touched 4 customer records with no ticket assigned today (X0, X1, X2, …)'
+    'touched 3 customers with no ticket of theirs today (X0, X1, X2)'
 
     """
 
@@ -40,7 +45,7 @@ class UnjustifiedAccess:
     def __init__(self, points: float = 18.0) -> None:
         self.points = points
         self.day = -1
-        self.count = 0
+        self.customers = LinearCounter()  # today's, outside tickets
         self.level = 0
         self.examples: list[str] = []
         self.last_unjustified = False  # read by the detector for the hour profile
@@ -49,34 +54,44 @@ class UnjustifiedAccess:
         self.last_unjustified = False
         day = int(event.ts // DAY)
         if day > self.day:
-            self.day, self.count, self.level, self.examples = day, 0, 0, []
-        if event.record_id is None or event.action not in TOUCH_ACTIONS or not ctx.tickets:
-            return []
-        if ctx.tickets.covers(event.record_id, event.ts):
+            self.day, self.level, self.examples = day, 0, []
+            self.customers.clear()
+        if ctx.justified is not False:
             return []
         self.last_unjustified = True
-        self.count += 1
+        if not self.customers.add(event.record_id):
+            return []  # a customer already counted today
         if len(self.examples) < 3:
             self.examples.append(event.record_id)
-        if self.level >= len(LEVELS) or self.count < LEVELS[self.level]:
+        count = round(self.customers.estimate())
+        if self.level >= len(LEVELS) or count < LEVELS[self.level]:
             return []
         first = self.level == 0
         self.level += 1
-        shown = ", ".join(self.examples) + (", …" if self.count > len(self.examples) else "")
+        shown = ", ".join(self.examples) + (", …" if count > len(self.examples) else "")
         return [Signal(
             name="unjustified",
             family=self.family,
             points=escalation_points(self.points, first),
-            reason=f"touched {self.count} customer records with no ticket assigned today ({shown})",
-            observed=self.count,
+            reason=f"touched {count} customers with no ticket of theirs today ({shown})",
+            observed=count,
             expected=0,
             technique=T1213,
         )]
 
     def state(self) -> list:
-        return [self.day, self.count, self.level, self.examples]
+        return [self.day, format(self.customers.bitmap, "x"), self.level, self.examples]
 
     def restore(self, state: list | None) -> UnjustifiedAccess:
         if state:
-            self.day, self.count, self.level, self.examples = state
+            self.day, bitmap, self.level, self.examples = state
+            self.customers.bitmap = int(bitmap, 16) if isinstance(bitmap, str) else 0
         return self
+
+
+def justified(event: AccessEvent, ctx: Context) -> bool | None:
+    """Whether a ticket of the user's covers the customer the event touches; None where that cannot be judged
+    (not a touch of a customer record, or no ticket feed for this user)."""
+    if event.record_id is None or event.action not in TOUCH_ACTIONS or not ctx.tickets:
+        return None
+    return ctx.tickets.covers(event.record_id, event.ts)

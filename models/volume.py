@@ -5,7 +5,10 @@ from __future__ import annotations
 from models.context import Context
 from models.event import AccessEvent
 from models.signal import T1213, Signal, escalation_points
-from models.window import DAY, HOUR, WindowBaseline
+from models.window import DAY, HOUR, UnexplainedShare, WindowBaseline
+
+#: Below this share of work no ticket explains, a busy window is the job, not evidence.
+MIN_UNEXPLAINED = 0.2
 
 #: Actions that touch records in place. Exports also touch records, but they are the
 #: exfiltration family's evidence: counting them twice would let one export corroborate itself.
@@ -16,7 +19,9 @@ class RecordVolume:
     """Records read or updated per event-time hour and day vs the user's own active hours and days.
 
     Fires when a window passes ``mean + z·spread`` of the user's history, and
-    again each time the count doubles (escalation, not repetition).
+    again each time the count doubles (escalation, not repetition). With a
+    ticket feed, its points are weighed by the share of the window's records
+    that no ticket of the user explains.
 
     Examples
     --------
@@ -40,6 +45,7 @@ class RecordVolume:
         self.points = points
         self.hour = WindowBaseline(HOUR, warmup=8, memory=60)
         self.day = WindowBaseline(DAY, warmup=4, memory=20, floor=3.0)
+        self.shares = (UnexplainedShare(self.hour), UnexplainedShare(self.day))
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         self.hour.roll(event.ts)
@@ -47,17 +53,21 @@ class RecordVolume:
         if event.action not in TOUCH_ACTIONS:
             return []
         signals = []
-        for window, label in ((self.hour, "within one hour"), (self.day, "today")):
+        explained = ctx.justified is True
+        for window, share, label in ((self.hour, self.shares[0], "within one hour"), (self.day, self.shares[1], "today")):
             window.add(event.records)
+            share.add(event.records, explained)
             if not window.warm:
                 continue
             fires, first = window.crossing()
-            if fires:
+            unexplained = share.of()
+            if fires and unexplained >= MIN_UNEXPLAINED:
                 signals.append(Signal(
                     name=f"volume.{'hour' if window is self.hour else 'day'}",
                     family=self.family,
-                    points=escalation_points(self.points, first),
-                    reason=f"touched {window.value:.0f} records {label}, usually {window.mean:.0f} ± {window.spread():.0f}",
+                    points=round(escalation_points(self.points, first) * unexplained, 2),
+                    reason=f"touched {window.value:.0f} records {label}, usually {window.mean:.0f} ± {window.spread():.0f}"
+                           + (f" ({unexplained:.0%} on no ticket of theirs)" if unexplained < 1 else ""),
                     observed=window.value,
                     expected=round(window.mean, 1),
                     technique=T1213,
@@ -65,10 +75,12 @@ class RecordVolume:
         return signals
 
     def state(self) -> list:
-        return [self.hour.state(), self.day.state()]
+        return [self.hour.state(), self.day.state(), [s.state() for s in self.shares]]
 
     def restore(self, state: list | None) -> RecordVolume:
         if state:
             self.hour.restore(state[0])
             self.day.restore(state[1])
+            for share, saved in zip(self.shares, state[2] if len(state) > 2 else ()):
+                share.restore(saved)
         return self

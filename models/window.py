@@ -121,6 +121,13 @@ class WindowBaseline:
         self.fired_at = 0.0
         return closed
 
+    def seeded(self, empty: int) -> WindowBaseline:
+        """This baseline with `empty` windows of 0 already learned (days on which the quantity did not occur)."""
+        if empty > 0:
+            self.history = stats.Var._from_state(min(empty, self.memory), 0.0, 0.0)
+            self._learned()
+        return self
+
     # -- plain-data state ----------------------------------------------------------
     def state(self) -> list:
         h = self.history
@@ -133,4 +140,47 @@ class WindowBaseline:
                 self.history = stats.Var._from_state(n, mean, var)
             self._ends = (self.index + 1) * self.window
             self._learned()
+        return self
+
+
+class UnexplainedShare:
+    """How much of a window's current value no ticket explains: the weight its firing deserves.
+
+    With a ticket feed, a busy day on ticketed work (an incident, a backlog)
+    is the job; the same volume on customers nobody assigned is not.
+
+    Examples
+    --------
+    >>> window = WindowBaseline(window=3600, warmup=2)
+    >>> share = UnexplainedShare(window)
+    >>> _ = window.roll(0)
+    >>> for explained in (True, True, True, False):
+    ...     window.add(1)
+    ...     share.add(1, explained)
+    >>> share.of()
+    0.25
+
+    """
+
+    def __init__(self, window: WindowBaseline) -> None:
+        self.window = window
+        self.index = window.index
+        self.part = 0.0
+
+    def add(self, amount: float, explained: bool) -> None:
+        if self.window.index != self.index:  # the window rolled: start a new count
+            self.index, self.part = self.window.index, 0.0
+        if not explained:
+            self.part += amount
+
+    def of(self) -> float:
+        value = self.window.value
+        return 1.0 if value <= 0 or self.index != self.window.index else min(self.part / value, 1.0)
+
+    def state(self) -> list:
+        return [self.index, round(self.part, 2)]
+
+    def restore(self, state: list | None) -> UnexplainedShare:
+        if state:
+            self.index, self.part = state
         return self

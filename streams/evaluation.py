@@ -12,7 +12,8 @@ import heapq
 import json
 import statistics
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -37,6 +38,7 @@ class Labelled:
     directory: list[dict] = field(default_factory=list)
     tickets: list[dict] = field(default_factory=list)
     confounders: dict[str, list[str]] = field(default_factory=dict)
+    confounder_days: dict[str, list[str]] = field(default_factory=dict)  # confounder -> [first, last] ISO date
 
 
 @dataclass
@@ -53,14 +55,28 @@ class RunResult:
     first_malicious: dict[str, float]
     insiders: dict[str, str]
     confounders: dict[str, list[str]]
-    benign_user_days: int
-    benign_days_by_user: dict[str, int]
+    benign_days: set[tuple[str, int]]  # (user, day since the epoch) of benign users' active days
+    confounder_days: dict[str, tuple[int, int]]  # confounder -> (first, last) day since the epoch
     daily_peaks: dict[str, dict[str, float]]  # day -> user -> peak risk
     series: dict[str, list[tuple[float, float]]]  # tracked user -> (ts, risk)
 
     @property
     def us_per_event(self) -> float:
         return self.model_seconds / max(self.events, 1) * 1e6
+
+    @property
+    def benign_user_days(self) -> int:
+        return len(self.benign_days)
+
+    def confounders_on(self, user: str, day: int) -> list[str]:
+        """The confounders that count for `user` on `day` ("none" if none): each only within its days."""
+        active = [c for c in self.confounders.get(user, ())
+                  if c not in self.confounder_days or self.confounder_days[c][0] <= day <= self.confounder_days[c][1]]
+        return active or ["none"]
+
+
+def _epoch_day(iso_date: str) -> int:
+    return int(datetime.fromisoformat(iso_date).replace(tzinfo=timezone.utc).timestamp() // DAY)
 
 
 def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), partitions: int = 1) -> RunResult:
@@ -111,7 +127,8 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), pa
         name=data.name, events=len(data.events), users=len(store.users), model_seconds=model_seconds,
         state_bytes_mean=statistics.fmean(sizes) if sizes else 0.0, state_bytes_max=max(sizes, default=0),
         alerts=alerts, first_malicious=first_malicious, insiders=data.insiders, confounders=data.confounders,
-        benign_user_days=len(active_days), benign_days_by_user=dict(Counter(user for user, _ in active_days)),
+        benign_days=active_days, confounder_days={c: tuple(_epoch_day(d) for d in days)
+                                                  for c, days in data.confounder_days.items()},
         daily_peaks=dict(daily_peaks), series=dict(series),
     )
 
@@ -122,7 +139,7 @@ def simulated(seed: int, users: int, days: int, insiders_per_scenario: int = 1) 
     org = SupportOrg(users=users, days=days, seed=seed, insiders_per_scenario=insiders_per_scenario)
     events = list(org.events())
     return Labelled(f"seed {seed}", events, org.truth.insiders, set(org.truth.malicious), org.directory(),
-                    org.ticket_log, org.truth.confounders)
+                    org.ticket_log, org.truth.confounders, org.truth.confounder_days)
 
 
 def from_files(events: Path, truth: Path, directory: Path | None = None, tickets: Path | None = None) -> Labelled:
@@ -135,7 +152,7 @@ def from_files(events: Path, truth: Path, directory: Path | None = None, tickets
     labels = json.loads(truth.read_text())
     rows = sorted(ndjson(events), key=lambda e: parse_event(e).ts if _valid(e) else 0)
     return Labelled(events.name, rows, dict(labels.get("insiders", {})), set(labels.get("malicious_event_ids", [])),
-                    ndjson(directory), ndjson(tickets), labels.get("confounders", {}))
+                    ndjson(directory), ndjson(tickets), labels.get("confounders", {}), labels.get("confounder_days", {}))
 
 
 def _valid(e: dict) -> bool:
@@ -235,9 +252,9 @@ def score(results: list[RunResult], budget: int = 5) -> Report:
     worst = ("", 0, 1)
     for run in results:
         benign_days += run.benign_user_days
-        for user, days in run.benign_days_by_user.items():
-            for confounder in run.confounders.get(user, ["none"]):
-                days_by_confounder[confounder] += days
+        for user, day in run.benign_days:
+            for confounder in run.confounders_on(user, day):
+                days_by_confounder[confounder] += 1
         for user, scenario in run.insiders.items():
             entry = by_scenario.setdefault(scenario, ScenarioScore(scenario, 0, 0, []))
             entry.runs += 1
@@ -250,12 +267,11 @@ def score(results: list[RunResult], budget: int = 5) -> Report:
             if is_false(run, alert):
                 false_alerts += 1
                 false_by_day[int(alert["ts"] // DAY)] += 1
-                for confounder in run.confounders.get(alert["user"], ["none"]):
+                for confounder in run.confounders_on(alert["user"], int(alert["ts"] // DAY)):
                     false_by_confounder[confounder] += 1
-        for day, n in false_by_day.items():
-            users = len(run.daily_peaks.get(str(day), {}))
-            if n / max(users, 1) > worst[1] / max(worst[2], 1):
-                worst = (f"{run.name}, day {day - min(map(int, run.daily_peaks))}", n, users)
+        for day, n in false_by_day.items():  # per 1,000 people in the organisation
+            if n / max(run.users, 1) > worst[1] / max(worst[2], 1):
+                worst = (f"{run.name}, day {day - min(map(int, run.daily_peaks))}", n, run.users)
         threshold = 25.0
         for day, peaks in run.daily_peaks.items():
             top = [u for u, r in sorted(peaks.items(), key=lambda kv: kv[1], reverse=True)[:budget] if r >= threshold]

@@ -1,18 +1,13 @@
 """A seeded synthetic customer-support organisation, with labelled insiders and benign confounders.
 
 Agents work their own shifts in their own time zones, get tickets, and read
-and update the records of the customers on those tickets; team leads export
-reports; a billing team works on payment data. Insider scenarios:
-
-- ``harvest`` — reads customers on none of their tickets, at night, a little more every night;
-- ``departing`` — an employee serving notice bulk-exports customers at night;
-- ``stolen_credentials`` — the account is used from a new IP and device at odd hours;
-- ``self_grant`` — grants themselves a billing role, then reads payment data;
-- ``search_drip`` — pulls customers out through many broad searches.
-
-Benign confounders that must not alert: new hires, role changes, the
-monthly report export, on-call night shifts, return from vacation and a
-team-wide rollout of a new tool. Everything derives from `seed`.
+and update the records of the customers on those tickets; some export small
+ticket lists or use USB sticks now and then; team leads export reports; a
+billing team works on payment data; IT admins log in to machines all over
+the building. The insiders (`streams/sources/insiders.py`) act with an
+*intensity* between 0 (the quietest) and 1, drawn per insider unless given,
+so an evaluation can show where detection starts. The benign confounders
+must not alert. Everything derives from `seed`.
 """
 
 from __future__ import annotations
@@ -22,11 +17,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
+from streams.sources import insiders
+
 START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday
 TIME_ZONES = (-8, -5, 0, 1, 2, 5)  # hours from UTC
 CUSTOMERS = 50_000
-SCENARIOS = ("harvest", "departing", "stolen_credentials", "self_grant", "search_drip")
-CONFOUNDERS = ("new_hire", "role_change", "on_call", "vacation", "tool_rollout", "monthly_report")
+SCENARIOS = tuple(insiders.SCENARIOS)
+#: Benign confounders: who they touch ("person": a few agents, "team": one team, "org": everyone, or a role),
+#: and for how many days from their first they count as the confounder's (None: to the end of the run).
+CONFOUNDERS = {
+    "new_hire": ("person", 14), "role_change": ("person", None), "on_call": ("person", 5),
+    "vacation": ("person", 3), "team_transfer": ("person", None), "hot_desk": ("person", None),
+    "roaming_admin": ("admins", None), "tool_rollout": ("team", None), "incident_surge": ("team", 3),
+    "monthly_report": ("leads", None), "quarter_end": ("billing", 3),
+    "ip_change": ("org", 3), "dst": ("org", 3), "holiday": ("org", 7),
+}
 
 
 @dataclass
@@ -41,9 +46,16 @@ class Agent:
     hired_day: int = -30  # before the simulation: has history
     leaving_day: int | None = None
     app: str = "crm-web"
+    exporter: bool = False  # exports a small ticket list now and then
+    usb: bool = False  # uses a USB stick now and then
     scenario: str = ""
-    start_day: int = 0  # first day of the scenario or confounder
-    confounders: list[str] = field(default_factory=list)
+    intensity: float = 0.0
+    start_day: int = 0  # first day of the scenario
+    duration: int = 0  # days the scenario lasts, where it ends
+    pacing: str = "spread"  # spread over the shift, or in one burst
+    accomplice: Agent | None = None  # who acts through this account (masquerade)
+    confounders: dict[str, int] = field(default_factory=dict)  # confounder -> its first day
+    tags: list[str] = field(default_factory=list)
 
     @property
     def resource(self) -> str:
@@ -51,15 +63,32 @@ class Agent:
 
 
 @dataclass
+class Shift:
+    """One working shift of one agent: when, from where, on what."""
+
+    start: datetime
+    hours: float
+    ctx: dict  # device, src_ip, app
+    resource: str
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=self.hours)
+
+
+@dataclass
 class Truth:
-    """What really happened: who the insiders are, from when, and which events were theirs."""
+    """What really happened: who the insiders are, how hard they acted, and which events were theirs."""
 
     insiders: dict[str, str] = field(default_factory=dict)  # user -> scenario
+    intensity: dict[str, float] = field(default_factory=dict)  # user -> intensity of their scenario
     malicious: list[str] = field(default_factory=list)
     confounders: dict[str, list[str]] = field(default_factory=dict)  # user -> confounders
+    confounder_days: dict[str, list[str]] = field(default_factory=dict)  # confounder -> [first, last] date it counts
 
     def to_dict(self) -> dict:
-        return {"insiders": self.insiders, "malicious_event_ids": self.malicious, "confounders": self.confounders}
+        return {"insiders": self.insiders, "intensity": self.intensity, "malicious_event_ids": self.malicious,
+                "confounders": self.confounders, "confounder_days": self.confounder_days}
 
 
 class SupportOrg:
@@ -79,6 +108,12 @@ class SupportOrg:
         Which insider scenarios to include.
     insider_from_day
         Earliest day an insider starts (each starts between it and the middle of the run).
+    intensity
+        Every insider's intensity in [0, 1]; None draws each from `intensity_range`.
+    intensity_range
+        Where drawn intensities lie.
+    confounders
+        Which benign confounders to include.
 
     Examples
     --------
@@ -92,7 +127,8 @@ class SupportOrg:
     """
 
     def __init__(self, users: int = 200, days: int = 14, seed: int = 42, insiders_per_scenario: int = 1,
-                 scenarios: tuple[str, ...] = SCENARIOS, insider_from_day: int = 3) -> None:
+                 scenarios: tuple[str, ...] = SCENARIOS, insider_from_day: int = 3, intensity: float | None = None,
+                 intensity_range: tuple[float, float] = (0.0, 1.0), confounders: tuple[str, ...] = tuple(CONFOUNDERS)) -> None:
         if users < 20:
             raise ValueError(f"the simulation needs at least 20 users (a team), got {users}")
         if days < 1:
@@ -100,58 +136,86 @@ class SupportOrg:
         unknown = set(scenarios) - set(SCENARIOS)
         if unknown:
             raise ValueError(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+        unknown = set(confounders) - set(CONFOUNDERS)
+        if unknown:
+            raise ValueError(f"unknown confounders {sorted(unknown)}; choose from {', '.join(CONFOUNDERS)}")
+        if intensity is not None and not 0 <= intensity <= 1:
+            raise ValueError(f"intensity must be in [0, 1], got {intensity}")
         self.days = days
         self.seed = seed
         self.rng = random.Random(seed)
         self.agents = [self._agent(i) for i in range(users)]
         self.truth = Truth()
         self.ticket_log: list[dict] = []
+        self.org_days: dict[str, int] = {}  # organisation-wide confounder -> its first day
+        self.team_days: dict[str, tuple[str, int]] = {}  # team confounder -> (team, first day)
         self._seq = 0
-        self._cast(scenarios, insiders_per_scenario, insider_from_day)
+        self._cast(scenarios, insiders_per_scenario, insider_from_day, intensity, intensity_range)
+        self._confound(confounders)
 
     # -- who is who ----------------------------------------------------------------------
     def _agent(self, i: int) -> Agent:
         rng = self.rng
         team = i // 20
-        role = "team_lead" if i % 20 == 0 else ("billing_specialist" if team % 5 == 4 else "support_agent")
+        if i % 20 == 0:
+            role = "team_lead"
+        elif i % 20 == 19 and team % 2 == 1:
+            role = "it_admin"
+        else:
+            role = "billing_specialist" if team % 5 == 4 else "support_agent"
         return Agent(
             user=f"agent{i:04d}", team=f"team-{team:02d}", role=role, tz=rng.choice(TIME_ZONES),
             shift_start=rng.choice((7, 8, 8, 9, 9, 10)), device=f"laptop-{i:04d}",
             ips=[f"10.{i // 250}.{i % 250}.{rng.randint(10, 250)}", f"172.16.{rng.randint(0, 255)}.{rng.randint(1, 254)}"],
+            exporter=rng.random() < 0.3, usb=rng.random() < 0.25,
         )
 
-    def _cast(self, scenarios: tuple[str, ...], per_scenario: int, from_day: int) -> None:
+    def _cast(self, scenarios, per_scenario: int, from_day: int, intensity, intensity_range) -> None:
         rng = self.rng
-        pool = [a for a in self.agents if a.role == "support_agent"]
+        pool = self._pool = [a for a in self.agents if a.role == "support_agent"]
         rng.shuffle(pool)
         latest = max(from_day, self.days // 2)
         for scenario in scenarios:
             for _ in range(per_scenario):
-                agent = pool.pop()
+                agent = next((a for a in reversed(pool) if insiders.fits(scenario, a)), pool[-1])
+                pool.remove(agent)
                 agent.scenario = scenario
+                agent.intensity = intensity if intensity is not None else round(rng.uniform(*intensity_range), 3)
                 agent.start_day = rng.randint(from_day, latest) if self.days > from_day else 0
-                if scenario == "departing":
-                    agent.leaving_day = agent.start_day + rng.randint(5, 20)
+                insiders.prepare(self, agent)
                 self.truth.insiders[agent.user] = scenario
-        # Benign confounders, a few people each (more in a bigger organisation).
-        per_confounder = max(1, len(self.agents) // 100)
-        for confounder in ("new_hire", "role_change", "on_call", "vacation"):
-            for _ in range(per_confounder):
-                agent = pool.pop()
-                agent.confounders.append(confounder)
-                agent.start_day = rng.randint(1, max(1, self.days - 5))
+                self.truth.intensity[agent.user] = agent.intensity
+
+    def _confound(self, confounders: tuple[str, ...]) -> None:
+        rng = self.rng
+        per_person = max(1, len(self.agents) // 100)
+        teams = sorted({a.team for a in self.agents})
+        for confounder in confounders:
+            who, length = CONFOUNDERS[confounder]
+            first = rng.randint(1, max(1, self.days - 5))
+            if who == "person":
+                chosen = [self._pool.pop() for _ in range(per_person) if self._pool]
+            elif who == "team":
+                team = rng.choice(teams)
+                self.team_days[confounder] = (team, first)
+                chosen = [a for a in self.agents if a.team == team]
+            elif who in ("leads", "billing", "admins"):
+                role = {"leads": "team_lead", "billing": "billing_specialist", "admins": "it_admin"}[who]
+                chosen = [a for a in self.agents if a.role == role]
+                if confounder in ("monthly_report", "roaming_admin"):
+                    first = 0  # what these people always do: it counts from the start
+            else:
+                self.org_days[confounder] = first
+                chosen = self.agents
+            chosen = [a for a in chosen if not a.scenario]  # an insider in a surging team is still only an insider
+            for agent in chosen:
+                agent.confounders[confounder] = first
                 if confounder == "new_hire":
-                    agent.hired_day = agent.start_day
+                    agent.hired_day = first
                 self.truth.confounders.setdefault(agent.user, []).append(confounder)
-        rollout_team = rng.choice(sorted({a.team for a in self.agents}))
-        self.rollout_day = rng.randint(1, max(1, self.days - 2))
-        for agent in self.agents:
-            if agent.team == rollout_team:
-                agent.confounders.append("tool_rollout")
-                self.truth.confounders.setdefault(agent.user, []).append("tool_rollout")
-            if agent.role == "team_lead":
-                agent.confounders.append("monthly_report")
-                self.truth.confounders.setdefault(agent.user, []).append("monthly_report")
+            if chosen:
+                last = self.days - 1 if length is None else min(first + length - 1, self.days - 1)
+                self.truth.confounder_days[confounder] = [(START + timedelta(days=d)).date().isoformat() for d in (first, last)]
 
     def directory(self) -> list[dict]:
         entries = []
@@ -162,7 +226,7 @@ class SupportOrg:
                 "manager": f"agent{(int(a.user[5:]) // 20) * 20:04d}",
                 "hired": _iso(START + timedelta(days=a.hired_day)),
                 "leaving": _iso(START + timedelta(days=a.leaving_day)) if a.leaving_day is not None else None,
-                "privileged": a.role == "team_lead", "tags": [],
+                "privileged": a.role in ("team_lead", "it_admin"), "tags": a.tags,
             })
         return entries
 
@@ -180,118 +244,155 @@ class SupportOrg:
     def _day(self, a: Agent, day: int) -> list[dict]:
         if day < a.hired_day:
             return []
-        if "vacation" in a.confounders and a.start_day - 10 <= day < a.start_day:
-            return []
-        out = self._workday(a, day)
-        if "on_call" in a.confounders and a.start_day <= day < a.start_day + 5:
-            out += self._workday(a, day, night=True)
+        shift = None if self._off(a, day) else self._shift(a, day)
+        out = self._workday(a, day, shift) if shift else []
+        on_call = a.confounders.get("on_call")
+        if on_call is not None and on_call <= day < on_call + 5 and not self._off(a, day):
+            night = Shift(START + timedelta(days=day, hours=22 - a.tz), 3, shift.ctx if shift else self._ctx(a, day),
+                          a.resource)
+            out += self._workday(a, day, night, night_shift=True)
         if a.scenario and day >= a.start_day:
-            out += self._insider(a, day)
+            made = insiders.act(self, a, day, shift)
+            self.truth.malicious += [e["event_id"] for e in made]
+            out += made
         return out
 
-    def _workday(self, a: Agent, day: int, night: bool = False) -> list[dict]:
+    def _off(self, a: Agent, day: int) -> bool:
+        vacation = a.confounders.get("vacation")
+        holiday = self.org_days.get("holiday")
+        return (vacation is not None and vacation - 10 <= day < vacation) or \
+            (holiday is not None and holiday <= day < holiday + 4)
+
+    def _tz(self, a: Agent, day: int) -> float:
+        tz = a.tz
+        if day >= a.confounders.get("team_transfer", 10**6):
+            tz = (a.tz + 8 + 12) % 24 - 12  # moved to a team eight time zones east
+        if day >= a.confounders.get("dst", 10**6) and a.tz < 0:
+            tz -= 1  # the Americas fell back an hour (their offset from UTC grew)
+        return tz
+
+    def _ctx(self, a: Agent, day: int) -> dict:
+        rng = self.rng
+        ips = a.ips
+        if day >= self.org_days.get("ip_change", 10**6):
+            ips = [_moved(ip) for ip in ips]  # the office moved to a new address range
+        if day >= a.confounders.get("team_transfer", 10**6):
+            ips = [f"10.77.{int(a.user[5:]) % 250}.9", ips[1]]
+        ip = ips[rng.random() < 0.3] if rng.random() > 0.01 else f"198.51.100.{rng.randint(1, 254)}"
+        device = a.device
+        if day >= a.confounders.get("hot_desk", 10**6):
+            device = f"desk-{rng.randrange(400):03d}"  # a different hot desk most days
+        rollout = self.team_days.get("tool_rollout")
+        app = "crm-next" if rollout and a.team == rollout[0] and day >= rollout[1] else a.app
+        return {"device": device, "src_ip": ip, "app": app}
+
+    def _shift(self, a: Agent, day: int) -> Shift | None:
         rng = self.rng
         date = START + timedelta(days=day)
-        if not night and (date.weekday() >= 5 and rng.random() > 0.05 or rng.random() < 0.04):
-            return []  # weekend (but the odd catch-up), sick days
-        local_start = 22 if night else a.shift_start
-        start = date + timedelta(hours=local_start - a.tz, minutes=rng.gauss(0, 15))
-        hours = 3 if night else 8 + (rng.random() < 0.1) * rng.uniform(0.5, 1.5)
-        ip = a.ips[rng.random() < 0.3] if rng.random() > 0.01 else f"198.51.100.{rng.randint(1, 254)}"
-        app = "crm-next" if "tool_rollout" in a.confounders and day >= self.rollout_day else a.app
-        role_changed = "role_change" in a.confounders and day >= a.start_day
-        resource = "billing.payments" if role_changed else a.resource
-        ctx = {"device": a.device, "src_ip": ip, "app": app}
-        out = [self._event(a, start, "login", ctx)]
-        tickets = rng.randint(2, 3) if night else rng.randint(4, 8)
-        if "vacation" in a.confounders and day == a.start_day:
+        if date.weekday() >= 5 and rng.random() > 0.05 or rng.random() < 0.04:
+            return None  # weekend (but the odd catch-up), sick days
+        start = date + timedelta(hours=a.shift_start - self._tz(a, day), minutes=rng.gauss(0, 15))
+        hours = 8 + (rng.random() < 0.1) * rng.uniform(0.5, 1.5)
+        role_changed = day >= a.confounders.get("role_change", 10**6)
+        return Shift(start, hours, self._ctx(a, day), "billing.payments" if role_changed else a.resource)
+
+    def _tickets_today(self, a: Agent, day: int, night_shift: bool) -> int:
+        if night_shift:
+            return self.rng.randint(2, 3)
+        tickets = self.rng.randint(4, 8)
+        if day == a.confounders.get("vacation") or day == self.org_days.get("holiday", -9) + 4:
             tickets += 4  # catching up
-        for n in range(tickets):
-            ticket_id, customer = f"T{self.seed}-{day:02d}-{a.user[5:]}-{n}{'n' if night else ''}", self._customer()
-            opened = start + timedelta(hours=rng.uniform(0, hours - 1))
-            self.ticket_log.append({"ticket_id": ticket_id, "customer_id": customer, "assignee": a.user,
-                                    "opened": _iso(opened), "closed": _iso(opened + timedelta(hours=1))})
+        surge = self.team_days.get("incident_surge")
+        if surge and a.team == surge[0] and surge[1] <= day < surge[1] + 3:
+            tickets *= 3  # an incident: the whole team's load triples
+        return tickets
+
+    def _workday(self, a: Agent, day: int, shift: Shift, night_shift: bool = False) -> list[dict]:
+        rng, ctx, start = self.rng, shift.ctx, shift.start
+        out = [self.event(a, start, "login", ctx)]
+        if a.role == "it_admin":
+            out += self._admin_rounds(a, shift)
+        for n in range(self._tickets_today(a, day, night_shift)):
+            opened = start + timedelta(hours=rng.uniform(0, shift.hours - 1))
+            customer = self.ticket(a, day, n, opened, suffix="n" if night_shift else "")
+            ticket_id = self.ticket_log[-1]["ticket_id"]
             for action in ["record.view"] * rng.randint(2, 4) + ["record.update"] * rng.randint(0, 2):
                 at = opened + timedelta(minutes=rng.uniform(0, 55))
-                out.append(self._event(a, at, action, ctx, resource=resource, record_id=customer, ticket_id=ticket_id))
+                out.append(self.event(a, at, action, ctx, resource=shift.resource, record_id=customer, ticket_id=ticket_id))
             if rng.random() < 0.2:
-                out.append(self._event(a, opened + timedelta(minutes=rng.uniform(0, 55)), "record.search", ctx,
-                                       resource=resource, records=rng.randint(1, 8)))
+                out.append(self.event(a, opened + timedelta(minutes=rng.uniform(0, 55)), "record.search", ctx,
+                                       resource=shift.resource, records=rng.randint(1, 8)))
             if rng.random() < 0.05:  # a look at a customer with no ticket: a colleague's case, a phone call
-                out.append(self._event(a, opened + timedelta(minutes=rng.uniform(0, 55)), "record.view", ctx,
-                                       resource=resource, record_id=self._customer()))
-        if a.role == "team_lead" and not night:
+                out.append(self.event(a, opened + timedelta(minutes=rng.uniform(0, 55)), "record.view", ctx,
+                                       resource=shift.resource, record_id=self.customer()))
+        if not night_shift:
+            out += self._routine(a, day, shift)
+        out.append(self.event(a, shift.end, "logout", ctx))
+        return out
+
+    def _routine(self, a: Agent, day: int, shift: Shift) -> list[dict]:
+        """Exports, USB and reports that are part of some people's ordinary work."""
+        rng, ctx, date, out = self.rng, shift.ctx, START + timedelta(days=day), []
+        at = shift.start + timedelta(hours=rng.uniform(1, shift.hours - 1))
+        if a.exporter and rng.random() < 0.2:
+            records = rng.randint(5, 30)
+            out.append(self.event(a, at, "record.export", ctx, resource=shift.resource, records=records,
+                                   bytes=records * 400))
+        if a.usb and rng.random() < 0.15:
+            out.append(self.event(a, at + timedelta(minutes=5), "usb.connect", ctx, attrs={"media": "usb-stick"}))
+            out.append(self.event(a, at + timedelta(minutes=6), "file.download", ctx, records=rng.randint(1, 5)))
+        if a.role == "team_lead":
             if date.weekday() == 4:  # the Friday ticket report
-                out.append(self._event(a, start + timedelta(hours=6), "record.export", ctx, resource="crm.tickets",
+                out.append(self.event(a, shift.start + timedelta(hours=6), "record.export", ctx, resource="crm.tickets",
                                        records=rng.randint(80, 200), bytes=rng.randint(50_000, 200_000)))
             if date.day == 1:  # the monthly customer report
-                out.append(self._event(a, start + timedelta(hours=3), "record.export", ctx, resource="reports.monthly",
-                                       records=rng.randint(800, 2000), bytes=rng.randint(1_000_000, 4_000_000)))
-        out.append(self._event(a, start + timedelta(hours=hours), "logout", ctx))
+                out.append(self.event(a, shift.start + timedelta(hours=3), "record.export", ctx,
+                                       resource="reports.monthly", records=rng.randint(800, 2000),
+                                       bytes=rng.randint(1_000_000, 4_000_000)))
+        quarter = a.confounders.get("quarter_end")
+        if quarter is not None and quarter <= day < quarter + 3:  # quarter-end reporting: several big exports
+            for k in range(rng.randint(2, 4)):
+                records = rng.randint(200, 900)
+                out.append(self.event(a, shift.start + timedelta(hours=2 + k), "record.export", ctx,
+                                       resource="reports.quarterly", records=records, bytes=records * 500))
         return out
 
-    def _insider(self, a: Agent, day: int) -> list[dict]:
-        rng = self.rng
-        n = day - a.start_day  # how many days into the scenario
-        local = START + timedelta(days=day, hours=-a.tz)  # local midnight, in UTC
-        out: list[dict] = []
-        if a.scenario == "harvest":
-            at = local + timedelta(hours=1, minutes=rng.uniform(0, 60))
-            ctx = {"device": a.device, "src_ip": a.ips[1], "app": a.app}
-            out.append(self._event(a, at, "login", ctx))
-            for _ in range(8 + 6 * n):
-                at += timedelta(seconds=rng.uniform(20, 90))
-                out.append(self._event(a, at, "record.view", ctx, resource="crm.customers", record_id=self._customer()))
-            if n % 2 == 1:
-                out.append(self._event(a, at + timedelta(minutes=2), "record.export", ctx, resource="crm.customers",
-                                       records=20 + 10 * n, bytes=4_000 * (20 + 10 * n)))
-            out.append(self._event(a, at + timedelta(minutes=5), "logout", ctx))
-        elif a.scenario == "departing" and n in (0, 2):
-            at = local + timedelta(hours=rng.uniform(0.5, 3))
-            ctx = {"device": a.device, "src_ip": a.ips[1], "app": a.app}
-            out.append(self._event(a, at, "login", ctx))
-            for _ in range(rng.randint(3, 6)):
-                at += timedelta(seconds=rng.uniform(30, 120))
-                out.append(self._event(a, at, "record.view", ctx, resource="crm.customers", record_id=self._customer()))
-            records = rng.randint(500, 3000)
-            out.append(self._event(a, at + timedelta(minutes=1), "record.export", ctx, resource="crm.customers",
-                                   records=records, bytes=records * 400))
-            out.append(self._event(a, at + timedelta(minutes=4), "logout", ctx))
-        elif a.scenario == "stolen_credentials" and n < 4:
-            at = local + timedelta(hours=rng.uniform(1, 4))
-            ctx = {"device": f"unknown-{rng.randrange(10**6):06d}", "src_ip": f"203.0.113.{rng.randint(1, 254)}",
-                   "app": a.app}
-            out.append(self._event(a, at, "login", ctx))
-            for _ in range(rng.randint(15, 40)):
-                at += timedelta(seconds=rng.uniform(10, 60))
-                out.append(self._event(a, at, "record.view", ctx, resource="crm.customers", record_id=self._customer()))
-            out.append(self._event(a, at + timedelta(minutes=1), "logout", ctx))
-        elif a.scenario == "self_grant" and n < 3:
-            at = local + timedelta(hours=a.shift_start + rng.uniform(1, 6))
-            ctx = {"device": a.device, "src_ip": a.ips[0], "app": a.app}
-            if n == 0:
-                out.append(self._event(a, at, "privilege.grant", ctx, resource="iam.roles",
-                                       attrs={"role": "billing-admin", "target": a.user}))
-            for _ in range(rng.randint(10, 25)):
-                at += timedelta(seconds=rng.uniform(20, 120))
-                out.append(self._event(a, at, "record.view", ctx, resource="billing.payments", record_id=self._customer()))
-        elif a.scenario == "search_drip":
-            at = local + timedelta(hours=a.shift_start + rng.uniform(1, 5))
-            ctx = {"device": a.device, "src_ip": a.ips[0], "app": a.app}
-            for _ in range(rng.randint(6, 10)):
-                at += timedelta(minutes=rng.uniform(3, 12))
-                out.append(self._event(a, at, "record.search", ctx, resource="crm.customers",
-                                       records=rng.randint(25, 60), attrs={"query": "last_name:*"}))
-        self.truth.malicious += [e["event_id"] for e in out]
+    def _admin_rounds(self, a: Agent, shift: Shift) -> list[dict]:
+        """An IT admin logs in to machines all over the building, most of them for the first time."""
+        rng, out = self.rng, []
+        roaming = "roaming_admin" in a.confounders
+        for k in range(rng.randint(3, 8) if roaming else rng.randint(0, 2)):
+            at = shift.start + timedelta(hours=rng.uniform(0.2, shift.hours - 0.5))
+            ctx = shift.ctx | {"device": f"ws-{rng.randrange(3000):04d}"}
+            out.append(self.event(a, at, "login", ctx))
+            out.append(self.event(a, at + timedelta(minutes=rng.uniform(2, 20)), "admin.session", ctx,
+                                   resource="it.workstations"))
         return out
 
-    def _customer(self) -> str:
+    # -- shared with the insiders ------------------------------------------------------------
+    def ticket(self, a: Agent, day: int, n: int, opened: datetime, suffix: str = "") -> str:
+        """Assign a new ticket to `a`; return its customer."""
+        customer = self.customer()
+        self.ticket_log.append({"ticket_id": f"T{self.seed}-{day:02d}-{a.user[5:]}-{n}{suffix}", "customer_id": customer,
+                                "assignee": a.user, "opened": _iso(opened), "closed": _iso(opened + timedelta(hours=1))})
+        return customer
+
+    def customer(self) -> str:
         return f"C{self.rng.randrange(CUSTOMERS):06d}"
 
-    def _event(self, a: Agent, at: datetime, action: str, ctx: dict, **fields) -> dict:
+    def local_midnight(self, a: Agent, day: int) -> datetime:
+        return START + timedelta(days=day, hours=-self._tz(a, day))
+
+    def event(self, a: Agent, at: datetime, action: str, ctx: dict, user: str | None = None, **fields) -> dict:
         self._seq += 1
-        return {"event_id": f"sim{self.seed}-{self._seq:08d}", "ts": _iso(at), "user": a.user, "action": action,
+        return {"event_id": f"sim{self.seed}-{self._seq:08d}", "ts": _iso(at), "user": user or a.user, "action": action,
                 "outcome": "success", **ctx, **fields}
+
+
+def _moved(ip: str) -> str:
+    """The same desk's address after the office moved: 10.a.b.c becomes 10.(a+200).b.c."""
+    first, second, rest = ip.split(".", 2)
+    return f"{first}.{int(second) + 200}.{rest}" if first == "10" else ip
 
 
 def _iso(at: datetime) -> str:

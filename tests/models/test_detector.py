@@ -7,7 +7,7 @@ import json
 import pytest
 
 from models import AccessEvent, Context, DetectorConfig, Population, Profile, TicketBook, UserDetector
-from models.risk import DecayingRisk, RiskBands, RiskLedger
+from models.risk import RiskBands, RiskLedger
 from models.rhythm import WeeklyRhythm
 from models.window import WindowBaseline
 
@@ -55,34 +55,40 @@ def test_night_harvest_outside_tickets_alerts_high_with_reasons_and_techniques()
     alerts = [a.alert for e in night_reads() if (a := detector.observe(e, ctx)).alert]
     assert alerts and alerts[-1].band in ("high", "critical")
     text = " ".join(alerts[-1].reasons)
-    assert "no ticket assigned" in text
+    assert "no ticket of theirs" in text
     assert "T1213 Data from Information Repositories" in alerts[-1].techniques
 
 
 def test_one_noisy_family_alone_never_reaches_high():
     detector, ctx = trained()
-    # Many new IPs in one day: the novelty family is capped.
+    # Ordinary ticketed work from many new IPs in one day: the novelty family is capped.
+    start = MONDAY + 10 * DAY + 10 * 3600
+    ctx.tickets.assign("C-today", opened=start - 60, closed=start + 3600)
     for i in range(30):
-        a = detector.observe(AccessEvent(f"ip{i}", MONDAY + 10 * DAY + 10 * 3600 + i * 60, "ann", "login",
-                                         src_ip=f"198.51.100.{i}", device="laptop-1"), ctx)
+        a = detector.observe(AccessEvent(f"ip{i}", start + i * 120, "ann", "record.view", src_ip=f"198.51.100.{i}",
+                                         device="laptop-1", resource="crm.customers", record_id="C-today",
+                                         app="crm-web"), ctx)
     assert a.band in ("low", "medium")
     assert a.risk <= DetectorConfig().family_cap
 
 
-def test_leaving_employee_weighs_more():
+def test_leaving_employee_weighs_more_and_is_looked_back_on():
     base, base_ctx = trained()
     leaving, leaving_ctx = trained(profile=Profile(role="agent", leaving=MONDAY + 20 * DAY))
     export = AccessEvent("x", MONDAY + 10 * DAY + 11 * 3600, "ann", "record.export", records=900,
                          resource="crm.customers", device="laptop-1", src_ip="10.0.0.1", app="crm-web")
     plain, weighted = base.observe(export, base_ctx), leaving.observe(export, leaving_ctx)
-    assert weighted.score == pytest.approx(plain.score * 1.5)
+    extra = [s for s in weighted.signals if s.name not in {p.name for p in plain.signals}]
+    assert [s.name for s in extra] == ["lookback.departure"]
+    assert weighted.score == pytest.approx((plain.score + sum(s.points for s in extra)) * 1.5, abs=0.01)
     assert weighted.alert and all(r.endswith("[leaving]") for r in weighted.alert.reasons)
 
 
 def test_new_hire_is_judged_against_peers_from_day_one():
     population = Population()
     for _ in range(40):
-        population.peer("agent").learn(records=30, searches=2)
+        population.peer("agent").learn("records", 30)
+        population.peer("agent").learn("searches", 2)
     ctx = Context(population, Profile(role="agent"))
     newbie = UserDetector(DetectorConfig())
     fired = [s.name for i in range(200) for s in newbie.observe(
@@ -108,13 +114,6 @@ def test_population_state_round_trips():
     _, ctx = trained()
     restored = Population.from_state(json.loads(json.dumps(ctx.population.state())))
     assert restored.state() == ctx.population.state()
-
-
-def test_risk_decays_with_event_time_half_life():
-    risk = DecayingRisk(half_life=24 * 3600)
-    risk.update(60, ts=0)
-    assert risk.get(ts=24 * 3600) == pytest.approx(30)
-    assert risk.get(ts=-5) == 60  # an older event never makes risk grow
 
 
 def test_ledger_caps_each_family_and_explains_the_top_ones():

@@ -39,7 +39,7 @@ def test_the_harvester_reads_customers_outside_their_tickets_at_night_more_each_
     reads = [parse_event(e) for e in events if e["event_id"] in malicious and e["action"] == "record.view"]
     ticket_customers = {t["customer_id"] for t in org.ticket_log if t["assignee"] == insider}
     assert sum(e.record_id in ticket_customers for e in reads) <= len(reads) * 0.05  # chance overlaps only
-    per_night = Counter(int(e.ts // 86400) for e in reads)
+    per_night = Counter(int((e.ts + 6 * 3600) // 86400) for e in reads)  # nights from 18:00 UTC: a session is one night
     counts = [per_night[d] for d in sorted(per_night)]
     assert counts == sorted(counts) and counts[-1] > counts[0]
 

@@ -1,0 +1,257 @@
+"""Memory across days: what a user did a little of, day after day, against their own and their peers' norms.
+
+Risk in the ledger fades within days, and each day's evidence fires on its
+own, so a user who takes a few records every working day never looks worse
+than on their first. This keeps each active day's totals for a month and
+reads them as a pattern (the same trace on most recent working days) and as
+a sum (this week's total against the peers' and the user's own weeks).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from models.context import Context
+from models.distinct import LinearCounter
+from models.event import EXFIL_ACTIONS, AccessEvent
+from models.signal import T1213, T1567, Signal
+from models.volume import TOUCH_ACTIONS
+
+DAYS_KEPT = 30
+RECENT = 5
+PATTERN_WINDOWS = (5, 10)  # working days a pattern is read over
+WEEK = 7  # active days summed against the peers' norm
+TAIL = 0.002  # a pattern this improbable at the user's own rate is evidence
+PRIOR_DAYS = 10  # how many days a quantity's prior weighs against the user's own
+
+
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p).
+
+    >>> round(binomial_tail(3, 5, 0.1), 4), round(binomial_tail(0, 5, 0.3), 4)
+    (0.0086, 1.0)
+    """
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+class DailyTotals:
+    """One quantity per active day, the last `DAYS_KEPT` of them, newest last; today's is still counting.
+
+    Examples
+    --------
+    >>> totals = DailyTotals()
+    >>> for day, value in enumerate((1, 0, 0, 1, 0, 0, 5, 6, 7)):
+    ...     _ = totals.roll(day)
+    ...     totals.add(value)
+    >>> totals.trace_days(RECENT, at_least=2), totals.recent_sum(RECENT), round(totals.usual(), 2)
+    (3, 18, 1.0)
+
+    """
+
+    def __init__(self) -> None:
+        self.days: list[int] = []  # active days' totals, newest (today) last
+        self.day = -1
+
+    def roll(self, day: int) -> bool:
+        """Move to `day`; True if it is a new active day."""
+        if day <= self.day:
+            return False
+        self.day = day
+        self.days.append(0)
+        del self.days[:-DAYS_KEPT]
+        return True
+
+    def add(self, amount: float) -> None:
+        self.days[-1] += amount
+
+    @property
+    def today(self) -> float:
+        return self.days[-1] if self.days else 0
+
+    def trace_days(self, n: int, at_least: float) -> int:
+        """Of the last `n` active days (today included), how many reached `at_least`."""
+        return sum(value >= at_least for value in self.days[-n:])
+
+    def recent_sum(self, n: int) -> float:
+        return sum(self.days[-n:])
+
+    def usual(self) -> float:
+        """Mean of the active days before the last `RECENT` plus spread: what a day of theirs used to hold."""
+        before = self.days[:-RECENT]
+        if len(before) < 3:
+            return 0.0
+        mean = sum(before) / len(before)
+        return mean + math.sqrt(sum((v - mean) ** 2 for v in before) / len(before))
+
+    def state(self) -> list:
+        return [self.day, [round(v, 1) for v in self.days]]
+
+    def restore(self, state: list | None) -> DailyTotals:
+        if state:
+            self.day, self.days = state[0], list(state[1])
+        return self
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One daily quantity Persistence keeps: how it reads in a reason, and the least that leaves a trace."""
+
+    name: str
+    what: str  # "read customers outside their tickets"
+    unit: str
+    technique: str
+    trace: float  # a day with at least this much (and twice the user's usual day, if `above_usual`) is a trace
+    prior: float  # the share of a user's days taken to be traces before their own days say otherwise
+    above_usual: bool = False
+    weekly: bool = True  # also judged as a seven-day sum against the peers'
+
+
+QUANTITIES = (
+    Quantity("outside", "read customers outside their tickets", "customers", T1213, trace=2, prior=0.05),
+    Quantity("moved", "moved records out", "records", T1567, trace=10, prior=0.2),
+    # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
+    Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213, trace=20,
+             prior=0.1, above_usual=True, weekly=False),
+)
+
+
+class Persistence:
+    """Customers read outside tickets, records moved out and unexplained reads, as patterns and weekly sums.
+
+    *Pattern*: a trace (a day with at least a quantity's `trace`) on at
+    least `min_days` of the last five or ten active days, when that many is
+    improbable at the user's own earlier rate of such days. *Sum*: the last
+    seven active days' total, spread over at least three of them (one big
+    export is the exfiltration family's), above the peer group's norm for
+    seven days and above the user's own.
+
+    Examples
+    --------
+    >>> from models.context import Context
+    >>> from models.population import Population
+    >>> from models.event import AccessEvent
+    >>> ctx, memory = Context(Population()), Persistence()
+    >>> fired = []
+    >>> for day in range(14):
+    ...     ctx.justified = day < 10  # ten days of ticketed work, then customers on no ticket
+    ...     for i in range(3):
+    ...         fired += memory.observe(AccessEvent("e", day * 86400 + 36000 + i, "ann", "record.view",
+    ...                                             record_id=f"C{day}{i}"), ctx)
+    >>> [s.reason for s in fired][:1]
+    ['read customers outside their tickets on 3 of the last 5 working days (8 customers in all), usually on 3% of days']
+
+    """
+
+    family = "pattern"
+
+    def __init__(self, points: float = 25.0, sum_points: float = 20.0, min_days: int = 3) -> None:
+        self.points = points
+        self.sum_points = sum_points
+        self.min_days = min_days
+        self.totals = {q.name: DailyTotals() for q in QUANTITIES}
+        self.counter = LinearCounter()  # today's customers outside tickets
+        self.fired: dict[str, float] = {}  # today's firings: pattern days per quantity, "<name>.week" sums
+
+    def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
+        day = int(event.ts // 86400)
+        if self.totals["outside"].roll(day):
+            self._new_day(day, ctx)
+        outside, moved, unexplained = QUANTITIES
+        if event.action in EXFIL_ACTIONS:
+            self.totals["moved"].add(max(event.records, 1))
+            return self._judge(moved, ctx)
+        if ctx.justified is True or event.action not in TOUCH_ACTIONS:
+            return []
+        self.totals["unexplained"].add(event.records)
+        signals = self._judge(unexplained, ctx)
+        if ctx.justified is False and self.counter.add(event.record_id):
+            self.totals["outside"].add(round(self.counter.estimate()) - self.totals["outside"].today)
+            signals += self._judge(outside, ctx)
+        return signals
+
+    def _new_day(self, day: int, ctx: Context) -> None:
+        for q in QUANTITIES[1:]:
+            self.totals[q.name].roll(day)
+        self.counter.clear()
+        self.fired = {}
+        if len(self.totals["outside"].days) > 2:  # the day just closed was complete (not the user's first): peers learn it
+            peers = ctx.population.peer(ctx.profile.peer_group)
+            for q in QUANTITIES:
+                if q.weekly:
+                    peers.learn(q.name, self.totals[q.name].days[-2])
+
+    def _judge(self, q: Quantity, ctx: Context) -> list[Signal]:
+        totals, signals = self.totals[q.name], []
+        at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
+        if totals.today < at_least:
+            return signals
+        days, window, usual = self._pattern_days(totals, at_least, q.prior)
+        if days > self.fired.get(q.name, 0):
+            self.fired[q.name] = days
+            signals.append(self._pattern(q, totals, days, window, usual))
+        if q.weekly:
+            signals += self._weekly(q, totals, ctx)
+        return signals
+
+    def _pattern_days(self, totals: DailyTotals, at_least: float, prior: float) -> tuple[int, int, float]:
+        """(trace days, window, the user's usual share of such days) if the recent trace days are improbable for
+        this user: less likely than `TAIL` in a binomial at their own earlier rate (shrunk to a prior). Else zeros."""
+        for window in PATTERN_WINDOWS:
+            recent, older = totals.days[-window:], totals.days[:-window]
+            if len(recent) < window:
+                break
+            days = sum(v >= at_least for v in recent)
+            if days < self.min_days:
+                continue
+            usual = (sum(v >= at_least for v in older) + PRIOR_DAYS * prior) / (len(older) + PRIOR_DAYS)
+            if binomial_tail(days, window, usual) < TAIL:
+                return days, window, usual
+        return 0, 0, 0.0
+
+    def _pattern(self, q: Quantity, totals: DailyTotals, days: int, window: int, usual: float) -> Signal:
+        return Signal(
+            name=f"pattern.{q.name}",
+            family=self.family,
+            points=round(min(self.points * (1 + 0.2 * (days - self.min_days)), 30.0), 2),
+            reason=f"{q.what} on {days} of the last {window} working days ({totals.recent_sum(window):.0f} {q.unit} "
+                   f"in all), usually on {usual:.0%} of days",
+            observed=days,
+            expected=round(usual * window, 1),
+            technique=q.technique,
+        )
+
+    def _weekly(self, q: Quantity, totals: DailyTotals, ctx: Context) -> list[Signal]:
+        peers, group = ctx.population.peer(ctx.profile.peer_group), ctx.profile.peer_group
+        days = totals.days[-WEEK:]
+        week = sum(days)
+        norm = peers.week_threshold(q.name) if peers.warm else math.inf
+        own = 3 * max(totals.usual(), q.trace / 2) * WEEK if len(totals.days) > WEEK + 3 else 0.0
+        spread = sum(v > 0 for v in days) >= 3 and max(days) < week / 2
+        key = f"{q.name}.week"
+        if not spread or week <= max(norm, own) or week < 2 * self.fired.get(key, 0.0):
+            return []
+        self.fired[key] = week
+        peers_week = peers.mean(q.name) * WEEK
+        return [Signal(
+            name=f"cumulative.{q.name}",
+            family="cumulative",
+            points=self.sum_points,
+            reason=f"{q.what.replace(q.unit, f'{week:.0f} {q.unit}', 1) if q.unit in q.what else q.what + f' ({week:.0f} {q.unit})'}"
+                   f" in the last {WEEK} working days, where peers ({group}) average {peers_week:.0f}",
+            observed=week,
+            expected=round(peers_week, 1),
+            technique=q.technique,
+        )]
+
+    def state(self) -> list:
+        return [{name: t.state() for name, t in self.totals.items()}, format(self.counter.bitmap, "x"), self.fired]
+
+    def restore(self, state: list | None) -> Persistence:
+        if state and isinstance(state[0], dict):
+            for name, saved in state[0].items():
+                if name in self.totals:
+                    self.totals[name].restore(saved)
+            self.counter.bitmap = int(state[1], 16)
+            self.fired = dict(state[2])
+        return self

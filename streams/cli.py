@@ -506,6 +506,9 @@ def evaluate(
     jobs: int = typer.Option(2, min=1, help="Runs replayed in parallel."),
     partitions: int = typer.Option(0, min=0, help="Partitions of vigil.events to replay as (default: VIGIL_PARTITIONS)."),
     alerts: Optional[Path] = typer.Option(None, help="Write every alert to this NDJSON file."),
+    matrix: bool = typer.Option(False, help="The scenario matrix: tuned and held-out sets, detection against "
+                                            "intensity (table and chart), false alerts per confounder."),
+    matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, held-out, sealed)."),
 ) -> None:
     """Replay labelled events through the worker's scorer (no Kafka) and measure detection per scenario."""
     from streams import evaluation
@@ -513,6 +516,16 @@ def evaluate(
     if events is not None and truth is None:
         fail("--events needs --truth (a JSON file with insiders and malicious_event_ids)")
     settings = Settings()
+    if matrix:
+        from streams import matrix as scenario_matrix
+
+        unknown = set(matrix_set) - set(scenario_matrix.SETS)
+        if unknown:
+            fail(f"--set {', '.join(sorted(unknown))}: choose from {', '.join(scenario_matrix.SETS)}")
+        chosen = tuple(scenario_matrix.SETS[name] for name in matrix_set) or tuple(scenario_matrix.SETS.values())
+        scenario_matrix.run_cli(console, settings.detector, partitions=partitions or settings.partitions, jobs=jobs,
+                                out=out, sets=chosen)
+        return
     evaluation.run_cli(console, settings.detector, seeds=seeds, users=users, days=days, insiders=insiders,
                        events=events, truth=truth, directory=directory, tickets=tickets, budget=budget, out=out,
                        plot_user=plot_user, jobs=jobs, partitions=partitions or settings.partitions, alerts_file=alerts)

@@ -39,6 +39,7 @@ class Labelled:
     tickets: list[dict] = field(default_factory=list)
     confounders: dict[str, list[str]] = field(default_factory=dict)
     confounder_days: dict[str, list[str]] = field(default_factory=dict)  # confounder -> [first, last] ISO date
+    intensity: dict[str, float] = field(default_factory=dict)  # insider -> intensity of their scenario, if known
 
 
 @dataclass
@@ -59,6 +60,7 @@ class RunResult:
     confounder_days: dict[str, tuple[int, int]]  # confounder -> (first, last) day since the epoch
     daily_peaks: dict[str, dict[str, float]]  # day -> user -> peak risk
     series: dict[str, list[tuple[float, float]]]  # tracked user -> (ts, risk)
+    intensity: dict[str, float] = field(default_factory=dict)  # insider -> intensity of their scenario
 
     @property
     def us_per_event(self) -> float:
@@ -110,6 +112,8 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), pa
         out = scorer.score_events(Message([event], False, b""), partition, offsets[partition], key)
         model_seconds += clock() - started
         offsets[partition] += 1
+        if not out.records:
+            continue  # dead-lettered, as the worker would (an event dated in the future)
         [record] = out.records
 
         day = int(event.ts // DAY)
@@ -129,7 +133,7 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), pa
         alerts=alerts, first_malicious=first_malicious, insiders=data.insiders, confounders=data.confounders,
         benign_days=active_days, confounder_days={c: tuple(_epoch_day(d) for d in days)
                                                   for c, days in data.confounder_days.items()},
-        daily_peaks=dict(daily_peaks), series=dict(series),
+        daily_peaks=dict(daily_peaks), series=dict(series), intensity=data.intensity,
     )
 
 
@@ -139,7 +143,7 @@ def simulated(seed: int, users: int, days: int, insiders_per_scenario: int = 1) 
     org = SupportOrg(users=users, days=days, seed=seed, insiders_per_scenario=insiders_per_scenario)
     events = list(org.events())
     return Labelled(f"seed {seed}", events, org.truth.insiders, set(org.truth.malicious), org.directory(),
-                    org.ticket_log, org.truth.confounders, org.truth.confounder_days)
+                    org.ticket_log, org.truth.confounders, org.truth.confounder_days, org.truth.intensity)
 
 
 def from_files(events: Path, truth: Path, directory: Path | None = None, tickets: Path | None = None) -> Labelled:
@@ -152,7 +156,8 @@ def from_files(events: Path, truth: Path, directory: Path | None = None, tickets
     labels = json.loads(truth.read_text())
     rows = sorted(ndjson(events), key=lambda e: parse_event(e).ts if _valid(e) else 0)
     return Labelled(events.name, rows, dict(labels.get("insiders", {})), set(labels.get("malicious_event_ids", [])),
-                    ndjson(directory), ndjson(tickets), labels.get("confounders", {}), labels.get("confounder_days", {}))
+                    ndjson(directory), ndjson(tickets), labels.get("confounders", {}), labels.get("confounder_days", {}),
+                    labels.get("intensity", {}))
 
 
 def _valid(e: dict) -> bool:

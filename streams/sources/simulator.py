@@ -19,7 +19,7 @@ from typing import Iterator
 
 from streams.sources import insiders
 
-START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday
+START = datetime(2026, 9, 7, tzinfo=timezone.utc)  # a Monday, far enough back for a few months of simulation
 TIME_ZONES = (-8, -5, 0, 1, 2, 5)  # hours from UTC
 CUSTOMERS = 50_000
 SCENARIOS = tuple(insiders.SCENARIOS)
@@ -99,7 +99,7 @@ class SupportOrg:
     users
         Number of people (at least 20: teams of 20, one team lead each).
     days
-        Days of activity, starting on Monday 2026-11-02 (UTC).
+        Days of activity, starting on Monday 2026-09-07 (UTC).
     seed
         Everything (people, tickets, times, who the insiders are) derives from it.
     insiders_per_scenario

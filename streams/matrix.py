@@ -1,0 +1,168 @@
+"""`vigil eval --matrix`: every insider scenario at random intensity, pacing and duration, beside every confounder.
+
+Runs go through `evaluation.replay`, the worker's own scorer with the worker's
+partitioning (an integration test holds the two to the same alerts). Two sets
+are kept apart: the *tuned* set (seeds and organisation shape the detectors
+were adjusted on) and the *held-out* set (other seeds, a bigger organisation,
+a longer period), which nobody looks at while tuning. Detection is reported
+against intensity, as a table and a chart, so it shows where detection starts.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from models import DetectorConfig
+from streams.evaluation import Report, RunResult, detection, replay, score, simulated
+from streams.sources.insiders import LOW_AND_SLOW
+
+INTENSITY_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))
+
+
+@dataclass(frozen=True)
+class MatrixSet:
+    """One set of runs: which seeds, and the organisation they simulate."""
+
+    name: str
+    seeds: tuple[int, ...]
+    users: int
+    days: int
+    insiders: int = 4  # per scenario and run
+
+    def describe(self) -> str:
+        return f"seeds {self.seeds[0]}–{self.seeds[-1]}, {self.users} users × {self.days} days, {self.insiders} per scenario"
+
+
+TUNED = MatrixSet("tuned", tuple(range(1, 5)), users=300, days=28)
+HELD_OUT = MatrixSet("held-out", tuple(range(1001, 1005)), users=400, days=35)
+#: Kept sealed until the last round of tuning was done: a smaller organisation over three weeks.
+SEALED = MatrixSet("sealed", tuple(range(2001, 2005)), users=240, days=21)
+
+
+def simulate_and_replay(seed: int, users: int, days: int, insiders: int, config: DetectorConfig,
+                        partitions: int) -> RunResult:
+    return replay(simulated(seed, users, days, insiders), config, partitions=partitions)
+
+
+def run_set(matrix: MatrixSet, config: DetectorConfig, partitions: int, jobs: int, progress=None) -> list[RunResult]:
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(simulate_and_replay, seed, matrix.users, matrix.days, matrix.insiders, config, partitions)
+                   for seed in matrix.seeds]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            if progress:
+                progress()
+    return results
+
+
+def curve(results: list[RunResult]) -> dict[str, list[dict]]:
+    """Per scenario and intensity bin: insiders, detected, median delay (hours)."""
+    table: dict[str, list[dict]] = {}
+    for run in results:
+        for user, scenario in run.insiders.items():
+            bins = table.setdefault(scenario, [{"from": lo, "to": min(hi, 1.0), "insiders": 0, "detected": 0,
+                                                "delays": []} for lo, hi in INTENSITY_BINS])
+            intensity = run.intensity[user]
+            cell = next(b for (lo, hi), b in zip(INTENSITY_BINS, bins) if lo <= intensity < hi)
+            cell["insiders"] += 1
+            delay = detection(run, user)
+            if delay is not None:
+                cell["detected"] += 1
+                cell["delays"].append(delay)
+    for bins in table.values():
+        for cell in bins:
+            delays = cell.pop("delays")
+            cell["median_delay_h"] = statistics.median(delays) if delays else None
+    return dict(sorted(table.items()))
+
+
+def summary(name: str, matrix: MatrixSet, results: list[RunResult]) -> dict:
+    report: Report = score(results)
+    return {"set": name, "runs": matrix.describe(), "report": report.to_dict(), "curve": curve(results)}
+
+
+def markdown(summaries: list[dict]) -> str:
+    """The matrix as Markdown tables: detection per scenario and intensity, false alerts per confounder."""
+    lines = []
+    for s in summaries:
+        report = s["report"]
+        lines += [f"### {s['set']} ({s['runs']})", "",
+                  "| scenario | detected | median delay | intensity 0–¼ | ¼–½ | ½–¾ | ¾–1 |", "|---|---|---|---|---|---|---|"]
+        for row in report["scenarios"]:
+            cells = [_cell(c) for c in s["curve"][row["scenario"]]]
+            slow = " (low and slow)" if row["scenario"] in LOW_AND_SLOW else ""
+            lines.append(f"| {row['scenario']}{slow} | {row['detected']}/{row['runs']} | {_hours(row['median_delay_h'])} | "
+                         + " | ".join(cells) + " |")
+        worst = report["worst_day"]
+        lines += ["", f"False alerts (high+): **{report['false_alerts_per_1000_benign_user_days']:.2f} per 1,000 benign "
+                      f"user-days** ({report['false_alerts']} in {report['benign_user_days']:,}); worst day "
+                      f"{worst['per_1000_users']:.1f} per 1,000 users ({worst['false_alerts']} on {worst['day'] or '—'}).", "",
+                  "| confounder | user-days | false alerts | per 1,000 |", "|---|---|---|---|"]
+        for name, c in report["false_alerts_by_confounder"].items():
+            lines.append(f"| {name} | {c['user_days']:,} | {c['alerts']} | {c['per_1000']:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(c: dict) -> str:
+    if not c["insiders"]:
+        return "—"
+    return f"{c['detected']}/{c['insiders']}" + (f" · {_hours(c['median_delay_h'])}" if c["median_delay_h"] is not None else "")
+
+
+def _hours(h: float | None) -> str:
+    return "—" if h is None else f"{h * 60:.0f} min" if h < 1 else f"{h:.0f} h"
+
+
+def plot(summaries: list[dict], path: Path) -> Path:
+    """Detection rate against intensity, one line per scenario, a panel per set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(summaries), figsize=(6.5 * len(summaries), 4.6), dpi=110, sharey=True, squeeze=False)
+    for ax, s in zip(axes[0], summaries):
+        for scenario, bins in s["curve"].items():
+            xs = [(c["from"] + c["to"]) / 2 for c in bins if c["insiders"]]
+            ys = [c["detected"] / c["insiders"] for c in bins if c["insiders"]]
+            ax.plot(xs, ys, marker="o", lw=1.4, ls="-" if scenario in LOW_AND_SLOW else "--", label=scenario)
+        ax.axhline(0.95, color="grey", lw=0.8, ls=":")
+        ax.set_title(f"{s['set']}: {s['runs']}", fontsize=9)
+        ax.set_xlabel("insider intensity (0 = quietest)")
+        ax.set_ylim(-0.03, 1.03)
+    axes[0][0].set_ylabel("detected at high or above")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Vigil: detection against intensity (solid: low and slow)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+SETS = {s.name: s for s in (TUNED, HELD_OUT, SEALED)}
+
+
+def run_cli(console, config: DetectorConfig, *, partitions: int, jobs: int, out: Path,
+            sets: tuple[MatrixSet, ...] = (TUNED, HELD_OUT, SEALED)) -> list[dict]:
+    from streams.sources.loading import progress
+
+    summaries = []
+    with progress(console) as bar:
+        for matrix in sets:
+            task = bar.add_task(f"{matrix.name}: {matrix.describe()}", total=len(matrix.seeds))
+            results = run_set(matrix, config, partitions, jobs, progress=lambda t=task: bar.advance(t))
+            summaries.append(summary(matrix.name, matrix, results))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "matrix.json").write_text(json.dumps(summaries, indent=2))
+    table = markdown(summaries)
+    (out / "matrix.md").write_text(table)
+    chart = plot(summaries, out / "matrix.png")
+    console.print(table, markup=False, highlight=False, soft_wrap=True)
+    console.print(f"matrix: {out / 'matrix.md'}, {out / 'matrix.json'}   chart: {chart}")
+    return summaries

@@ -50,8 +50,10 @@ class Exfiltration:
             return []
         peers = ctx.population.peer(group)
         usual_for_peers = peers.warm and self.day.value <= peers.threshold("moved")
-        together = ctx.population.group_moved_today(day, group)  # a report everyone in the group runs today
-        weight = (0.5 if usual_for_peers else 1.0) * (1 - 0.7 * together)
+        together = ctx.population.group_moved(day, group)  # a report everyone in the group runs today
+        weight = (0.5 if usual_for_peers else 1.0) * ctx.population.group_day_weight(day, group)
+        if weight < 0.05:
+            return []
         context = (f" (within what peers ({group}) move in a day)" if usual_for_peers else "") + \
             (f" ({together:.0%} of their peers ({group}) moved records out today too)" if together else "")
         return [Signal(

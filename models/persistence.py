@@ -84,6 +84,12 @@ class DailyTotals:
         mean = sum(before) / len(before)
         return mean + math.sqrt(sum((v - mean) ** 2 for v in before) / len(before))
 
+    def scaled_today(self, factor: float) -> DailyTotals:
+        """A copy whose today counts `factor` of what it holds (to judge, not to keep)."""
+        copy = DailyTotals()
+        copy.day, copy.days = self.day, self.days[:-1] + [self.today * factor]
+        return copy
+
     def state(self) -> list:
         return [self.day, [round(v, 1) for v in self.days]]
 
@@ -154,9 +160,9 @@ class Persistence:
         self.fired: dict[str, float] = {}  # today's firings: pattern days per quantity, "<name>.week" sums
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
-        day = int(event.ts // 86400)
+        day, closed = int(event.ts // 86400), self.totals["outside"].day
         if self.totals["outside"].roll(day):
-            self._new_day(day, ctx)
+            self._new_day(day, closed, ctx)
         outside, moved, unexplained = QUANTITIES
         if event.action in EXFIL_ACTIONS:
             self.totals["moved"].add(max(event.records, 1))
@@ -170,20 +176,27 @@ class Persistence:
             signals += self._judge(outside, ctx)
         return signals
 
-    def _new_day(self, day: int, ctx: Context) -> None:
+    def _new_day(self, day: int, closed: int, ctx: Context) -> None:
         for q in QUANTITIES[1:]:
             self.totals[q.name].roll(day)
         self.counter.clear()
         self.fired = {}
+        group = ctx.profile.peer_group
         if len(self.totals["outside"].days) > 2:  # the day just closed was complete (not the user's first): peers learn it
-            peers = ctx.population.peer(ctx.profile.peer_group)
+            peers = ctx.population.peer(group)
             for q in QUANTITIES:
                 if q.weekly:
                     peers.learn(q.name, self.totals[q.name].days[-2])
+        # What the user moved out on a day their whole group did (quarter-end reports) is the group's day, not theirs.
+        moved = self.totals["moved"].days
+        if len(moved) > 1 and (weight := ctx.population.group_day_weight(closed, group)) < 1:
+            moved[-2] = round(moved[-2] * weight, 1)
 
     def _judge(self, q: Quantity, ctx: Context) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
+        if q.name == "moved" and (weight := ctx.population.group_day_weight(totals.day, ctx.profile.peer_group)) < 1:
+            totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals
         days, window, usual = self._pattern_days(totals, at_least, q.prior)

@@ -8,13 +8,14 @@ from river import stats
 
 from models.multivariate import HourAnomaly
 
+GROUP_DAYS_KEPT = 40  # days a group's shares of movers are kept, for the users' monthly look-backs
 #: Facets whose org-wide prevalence is tracked (shared values; IPs and devices are per person).
 SHARED_FACETS = ("app", "resource", "action")
 
 
 class PeerBaseline:
     """Per-user-day totals of one peer group (records read, searches run, customers read outside tickets,
-    records moved out), across its members' complete days.
+    records moved out), across its members' complete days, each learned clipped to the group's threshold.
 
     Examples
     --------
@@ -41,6 +42,10 @@ class PeerBaseline:
         self.warm = False  # enough user-days to judge by (read for every event: kept, not computed)
 
     def learn(self, name: str, value: float) -> None:
+        """Learn one complete user-day; past the warm-up, clipped to the threshold, so that one member's
+        theft (or a departing colleague's bulk export) does not become the group's normal."""
+        if self.stats[name].n >= self.warmup:
+            value = min(value, self.threshold(name))
         self._thresholds.pop(name, None)
         var = self.stats[name]
         var.update(value)
@@ -104,6 +109,7 @@ class Population:
         self.hours = HourAnomaly(seed=seed)
         self.today = [-1, 0, {}]  # event-time day, users active in it, facet -> users who met a new value of it
         self.members: dict[str, int] = {}  # peer group -> users seen
+        self.group_days: dict[str, float] = {}  # "group|day" -> share of the group that moved records out that day
 
     def welcome(self, group: str = "") -> None:
         """A user's first event (`group`: their peer group)."""
@@ -140,18 +146,37 @@ class Population:
         self._roll(day)
         self._count(f"moved|{group}")
 
-    def group_moved_today(self, day: int, group: str) -> float:
-        """Share of the group's users active today who moved records out today (0 until at least three did)."""
+    def group_moved(self, day: int, group: str) -> float:
+        """Share of the group's users active on `day` who moved records out that day (0 until at least three
+        did): a report the whole group runs. Today's share grows as the day goes; past days' are kept a while."""
         if day != self.today[0]:
-            return 0.0
+            return self.group_days.get(f"{group}|{day}", 0.0)
         moved = self.today[2].get(f"moved|{group}", 0)
         return 0.0 if moved < 3 else min(moved / max(self.today[2].get(f"active|{group}", 1), 1), 1.0)
+
+    def group_day_weight(self, day: int, group: str) -> float:
+        """What moving records out on `day` weighs for a member of `group`: less the more of the group did too,
+        nothing once half of it did (a report the whole group runs).
+
+        >>> population = Population()
+        >>> population.group_day_weight(0, "team_lead")
+        1.0
+        """
+        share = self.group_moved(day, group)
+        return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
 
     def _count(self, key: str) -> None:
         self.today[2][key] = self.today[2].get(key, 0) + 1
 
     def _roll(self, day: int) -> None:
         if day > self.today[0]:
+            closed = self.today[0]
+            for key in [k for k in self.today[2] if k.startswith("moved|")]:
+                group = key[6:]
+                if share := self.group_moved(closed, group):
+                    self.group_days[f"{group}|{closed}"] = round(share, 3)
+            for key in [k for k, _ in self.group_days.items() if int(k.rsplit("|", 1)[1]) < day - GROUP_DAYS_KEPT]:
+                del self.group_days[key]
             self.today = [day, 0, {}]
 
     def adopt(self, facet: str, value: str, group: str = "") -> None:
@@ -188,6 +213,7 @@ class Population:
             "hours": self.hours.state(),
             "today": self.today,
             "members": self.members,
+            "group_days": self.group_days,
         }
 
     @classmethod
@@ -200,4 +226,5 @@ class Population:
             population.hours.restore(state["hours"])
             population.today = state.get("today", population.today)
             population.members = dict(state.get("members", {}))
+            population.group_days = dict(state.get("group_days", {}))
         return population

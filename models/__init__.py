@@ -7,10 +7,10 @@ evaluation call the same classes.
 from models.context import Context, Profile, TicketBook
 from models.detector import Alert, Assessment, DetectorConfig, UserDetector
 from models.event import AccessEvent
-from models.population import Population
+from models.population import Organisation, Population
 from models.signal import Signal
 
 __all__ = [
-    "AccessEvent", "Alert", "Assessment", "Context", "DetectorConfig", "Population", "Profile", "Signal",
+    "AccessEvent", "Alert", "Assessment", "Context", "DetectorConfig", "Organisation", "Population", "Profile", "Signal",
     "TicketBook", "UserDetector",
 ]

@@ -32,6 +32,10 @@ class DetectorConfig:
     family_cap: float = 30.0
     leaving_window_days: float = 30.0
     modifiers: tuple[tuple[str, float], ...] = (("privileged", 1.25), ("leaving", 1.5), ("watchlist", 1.5))
+    #: river's Half-Space Trees on each closed user-hour. Its trees are the one part of the population that
+    #: cannot be summed over partitions, so each partition keeps its own; off, every judgement is the same
+    #: whatever the partition count.
+    multivariate: bool = True
 
     def __post_init__(self) -> None:
         if self.half_life_hours <= 0:
@@ -217,7 +221,7 @@ class UserDetector:
             return []
         closed, self.hour = self.hour, HourProfile()
         self.hour.hour = event.hour
-        if closed.hour < 0 or self.events < 100:  # a user's first days teach the model nothing useful
+        if closed.hour < 0 or self.events < 100 or not self.config.multivariate:  # first days teach it nothing useful
             return []
         # The signals have not rolled to the new hour yet: their windows still hold the closed one.
         for feature, window in (("volume", self.signals["volume"].hour), ("breadth", self.signals["breadth"].hour)):

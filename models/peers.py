@@ -25,8 +25,8 @@ class PeerDeviation:
     >>> from models.event import AccessEvent
     >>> population = Population()
     >>> for _ in range(20):
-    ...     population.peer("agent").learn("records", 30)
-    ...     population.peer("agent").learn("searches", 2)
+    ...     population.peer("agent").learn("records", 30, day=0)
+    ...     population.peer("agent").learn("searches", 2, day=0)
     >>> ctx = Context(population, Profile(role="agent"))
     >>> peer = PeerDeviation()
     >>> fired = [s for i in range(30) for s in peer.observe(
@@ -53,8 +53,8 @@ class PeerDeviation:
         if day > self.day:
             if self.day > self.first_day >= 0 and self.group:
                 peers = ctx.population.peer(self.group)
-                peers.learn("records", self.records)
-                peers.learn("searches", self.searches)
+                peers.learn("records", self.records, self.day)
+                peers.learn("searches", self.searches, self.day)
             if self.first_day < 0:
                 self.first_day = day
             self.day, self.records, self.searches, self.unexplained = day, 0.0, 0.0, 0.0

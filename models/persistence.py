@@ -186,7 +186,7 @@ class Persistence:
             peers = ctx.population.peer(group)
             for q in QUANTITIES:
                 if q.weekly:
-                    peers.learn(q.name, self.totals[q.name].days[-2])
+                    peers.learn(q.name, self.totals[q.name].days[-2], closed)
         # What the user moved out on a day their whole group did (quarter-end reports) is the group's day, not theirs.
         moved = self.totals["moved"].days
         if len(moved) > 1 and (weight := ctx.population.group_day_weight(closed, group)) < 1:

@@ -1,99 +1,195 @@
-"""What the models know about everyone at once: peer baselines and how common each value is."""
+"""What the models know about everyone at once: peer baselines, how common each value is, what people do today.
+
+The organisation is the sum of its parts. Each scoring partition writes only
+its own `PopulationPart` (additive counts and sums: plain data a worker saves
+and publishes), and every judgement reads the `Organisation`, the sum of all
+the parts it knows. A worker that owns every partition, `vigil eval`, and a
+group of workers that exchange their parts therefore judge against the same
+organisation, whatever the partition count. Only the multivariate model of
+user-hours stays per partition: trees do not add up.
+"""
 
 from __future__ import annotations
 
 import math
 
-from river import stats
-
 from models.multivariate import HourAnomaly
 
 GROUP_DAYS_KEPT = 40  # days a group's shares of movers are kept, for the users' monthly look-backs
+DAILY_DECAY = 0.95  # peer baselines forget by event-time day: about three weeks of memory, in every partition alike
 #: Facets whose org-wide prevalence is tracked (shared values; IPs and devices are per person).
 SHARED_FACETS = ("app", "resource", "action")
+PEER_NAMES = ("records", "searches", "outside", "moved")
 
 
-class PeerBaseline:
-    """Per-user-day totals of one peer group (records read, searches run, customers read outside tickets,
-    records moved out), across its members' complete days, each learned clipped to the group's threshold.
+class PopulationPart:
+    """One partition's share of the organisation: additive counts, peer sums, its own hour model.
 
     Examples
     --------
-    >>> peers = PeerBaseline()
-    >>> for records in (20, 30, 25, 35, 30, 20, 25, 30):
-    ...     peers.learn("records", records)
-    >>> peers.warm, round(peers.threshold("records"), 1)
-    (True, 48.1)
-    >>> for moved in (0, 0, 10, 0, 0, 0, 5, 0):
-    ...     peers.learn("moved", moved)
-    >>> round(peers.week_threshold("moved"), 1)  # seven days' worth, with the spread of seven
-    52.5
+    >>> part = PopulationPart(seed=1)
+    >>> part.learn("agent", "records", 30, day=100)
+    True
+    >>> part.peers["agent"]["records"]
+    [1.0, 30.0, 900.0]
 
     """
 
-    NAMES = ("records", "searches", "outside", "moved")
+    def __init__(self, seed: int = 42) -> None:
+        self.users = 0
+        self.members: dict[str, int] = {}  # peer group -> users seen
+        self.adopters: dict[str, dict[str, int]] = {facet: {} for facet in SHARED_FACETS}  # also "group|value"
+        self.peers: dict[str, dict[str, list[float]]] = {}  # group -> name -> [weight, sum, sum of squares]
+        self.day = -1  # event-time day the peer sums were last decayed to
+        self.today = [-1, 0, {}]  # event-time day, users active in it, key -> count ("active|g", "moved|g", facets)
+        self.group_days: dict[str, list[int]] = {}  # "group|day" -> [users who moved records out, users active]
+        self.hours = HourAnomaly(seed=seed)
 
-    def __init__(self, z: float = 4.0, warmup: int = 8, memory: int = 500) -> None:
-        self.z = z
-        self.warmup = warmup
-        self.memory = memory
-        self.stats = {name: stats.Var() for name in self.NAMES}
-        self._thresholds: dict[str, float] = {}  # until the next learn
-        self.warm = False  # enough user-days to judge by (read for every event: kept, not computed)
+    def learn(self, group: str, name: str, value: float, day: int) -> bool:
+        """Learn one user-day; True if the part faded to a later day first."""
+        faded = day > self.day
+        if faded:
+            self._decay(day)
+        sums = self.peers.setdefault(group, {}).setdefault(name, [0.0, 0.0, 0.0])
+        sums[0] += 1
+        sums[1] += value
+        sums[2] += value * value
+        return faded
 
-    def learn(self, name: str, value: float) -> None:
-        """Learn one complete user-day; past the warm-up, clipped to the threshold, so that one member's
-        theft (or a departing colleague's bulk export) does not become the group's normal."""
-        if self.stats[name].n >= self.warmup:
-            value = min(value, self.threshold(name))
-        self._thresholds.pop(name, None)
-        var = self.stats[name]
-        var.update(value)
-        if var.n > self.memory:
-            self.stats[name] = stats.Var._from_state(self.memory, var.mean.get(), var.get())
-        self.warm = self.stats["records"].n >= self.warmup
+    def _decay(self, day: int) -> None:
+        factor = DAILY_DECAY ** (day - self.day) if self.day >= 0 else 1.0
+        self.day = day
+        for names in self.peers.values():
+            for sums in names.values():
+                sums[:] = [round(v * factor, 4) for v in sums]
 
-    def mean(self, name: str) -> float:
-        return self.stats[name].mean.get()
+    def roll(self, day: int) -> None:
+        """Move today's counts to `day`, keeping the closing day's movers per group."""
+        if day <= self.today[0]:
+            return
+        closed, counts = self.today[0], self.today[2]
+        for key, active in counts.items():
+            if key.startswith("active|"):  # every group active that day: its users count in the share's denominator
+                group = key[7:]
+                self.group_days[f"{group}|{closed}"] = [counts.get(f"moved|{group}", 0), active]
+        for key in [k for k in self.group_days if int(k.rsplit("|", 1)[1]) < day - GROUP_DAYS_KEPT]:
+            del self.group_days[key]
+        self.today = [day, 0, {}]
 
-    def spread(self, name: str) -> float:
-        var = self.stats[name]
-        return max(math.sqrt(max(var.get(), 0.0)), math.sqrt(max(var.mean.get(), 0.0)), 1.0)
+    def count(self, key: str) -> None:
+        counts = self.today[2]
+        counts[key] = counts.get(key, 0) + 1
 
-    def threshold(self, name: str) -> float:
-        if name not in self._thresholds:
-            self._thresholds[name] = self.mean(name) + self.z * self.spread(name)
-        return self._thresholds[name]
+    def state(self) -> dict:
+        return {"users": self.users, "members": self.members, "adopters": self.adopters, "peers": self.peers,
+                "day": self.day, "today": self.today, "group_days": self.group_days, "hours": self.hours.state()}
 
-    def week_threshold(self, name: str, days: int = 7) -> float:
-        """A sum of `days` user-days above which the group's members rarely go."""
-        var = self.stats[name]
-        mean, spread = days * var.mean.get(), math.sqrt(days * max(var.get(), 0.0))
-        return mean + self.z * max(spread, math.sqrt(max(mean, 0.0)), 3.0)
-
-    def state(self) -> list:
-        return [[v.n, round(v.mean.get(), 3), round(v.get(), 3)] for v in self.stats.values()]
-
-    def restore(self, state: list) -> PeerBaseline:
-        for name, (n, mean, var) in zip(self.stats, state):
-            if n:
-                self.stats[name] = stats.Var._from_state(n, mean, var)
-        self._thresholds.clear()
-        self.warm = self.stats["records"].n >= self.warmup
-        return self
+    @classmethod
+    def from_state(cls, state: dict | None, seed: int = 42) -> PopulationPart:
+        part = cls(seed)
+        if state and "day" in state:  # a part's state (an older, per-partition population starts afresh)
+            part.users, part.members, part.day, part.today = state["users"], state["members"], state["day"], state["today"]
+            part.adopters = {facet: dict(state["adopters"].get(facet, {})) for facet in SHARED_FACETS}
+            part.peers, part.group_days = state["peers"], state["group_days"]
+        if state and state.get("hours"):
+            part.hours.restore(state["hours"])
+        return part
 
 
-class Population:
-    """Shared by every user's detector in one scoring process (one Kafka partition, or a whole replay).
-
-    Parameters
-    ----------
-    seed
-        Seed of the multivariate model.
+class Organisation:
+    """Every part this process knows: its own partitions' (live) and other workers' (as last published).
 
     Examples
     --------
-    >>> population = Population()
+    >>> org = Organisation()
+    >>> a, b = org.partition(0), org.partition(1)  # two partitions, each writing its own part
+    >>> for population in (a, b, a, b):
+    ...     population.welcome("agent")
+    >>> a.adopt("app", "crm-web", "agent")
+    >>> b.prevalence("app", "crm-web"), b.prevalence("app", "new-tool")  # read across both parts
+    (0.25, 0.0)
+
+    """
+
+    def __init__(self) -> None:
+        self.parts: dict[int, PopulationPart] = {}
+        self.views: dict[int, Population] = {}
+        self._peer_cache: dict[tuple[str, str], tuple[float, float, float]] = {}
+
+    def partition(self, partition: int, state: dict | None = None) -> Population:
+        """The population that scoring in `partition` writes to and reads from (its part restored from `state`)."""
+        if partition not in self.views or state is not None:
+            self.parts[partition] = PopulationPart.from_state(state, seed=partition)
+            self.views[partition] = Population(self, self.parts[partition])
+            self._peer_cache.clear()
+        return self.views[partition]
+
+    def adopt_part(self, partition: int, state: dict) -> None:
+        """Another worker's part, as it published it."""
+        self.parts[partition] = PopulationPart.from_state(state, seed=partition)
+        self.views.pop(partition, None)
+        self._peer_cache.clear()
+
+    def forget(self, partition: int) -> None:
+        self.views.pop(partition, None)
+
+    # -- reads across parts -------------------------------------------------------------------
+    def users(self) -> int:
+        return sum(p.users for p in self.parts.values())
+
+    def members(self, group: str) -> int:
+        return sum(p.members.get(group, 0) for p in self.parts.values())
+
+    def adopters(self, facet: str, key: str) -> int:
+        return sum(p.adopters[facet].get(key, 0) for p in self.parts.values())
+
+    def today(self, day: int, key: str) -> int:
+        return sum(p.today[2].get(key, 0) for p in self.parts.values() if p.today[0] == day)
+
+    def active_today(self, day: int) -> int:
+        return sum(p.today[1] for p in self.parts.values() if p.today[0] == day)
+
+    def group_day(self, group: str, day: int) -> tuple[int, int]:
+        """(users of `group` who moved records out on `day`, users of it active) across parts."""
+        moved = active = 0
+        for p in self.parts.values():
+            if p.today[0] == day:
+                moved += p.today[2].get(f"moved|{group}", 0)
+                active += p.today[2].get(f"active|{group}", 0)
+            elif entry := p.group_days.get(f"{group}|{day}"):
+                moved, active = moved + entry[0], active + entry[1]
+        return moved, active
+
+    def peer_sums(self, group: str, name: str) -> tuple[float, float, float]:
+        """(weight, sum, sum of squares) of a group's user-days across parts, each part's faded to the latest
+        day any part has learned (a part that learned less recently has not faded as far on its own)."""
+        key = (group, name)
+        if key not in self._peer_cache:
+            latest = max((p.day for p in self.parts.values()), default=0)
+            totals = [0.0, 0.0, 0.0]
+            for part in self.parts.values():
+                if sums := part.peers.get(group, {}).get(name):
+                    fade = DAILY_DECAY ** (latest - part.day)
+                    for i in range(3):
+                        totals[i] += sums[i] * fade
+            self._peer_cache[key] = tuple(totals)
+        return self._peer_cache[key]
+
+    def learned(self, part: PopulationPart, group: str, name: str, faded: bool) -> None:
+        """`part` learned a user-day of `group`; `faded`: it moved to a later day first, which changes how every
+        part's sums weigh against each other."""
+        if faded:
+            self._peer_cache.clear()
+        else:
+            self._peer_cache.pop((group, name), None)
+
+
+class Population:
+    """What scoring in one partition sees of the organisation: writes go to its part, reads to the whole.
+
+    Examples
+    --------
+    >>> population = Organisation().partition(0)
     >>> population.welcome()
     >>> population.welcome()
     >>> population.adopt("app", "crm-web")
@@ -102,87 +198,32 @@ class Population:
 
     """
 
-    def __init__(self, seed: int = 42) -> None:
-        self.users = 0
-        self.adopters: dict[str, dict[str, int]] = {facet: {} for facet in SHARED_FACETS}
-        self.peers: dict[str, PeerBaseline] = {}
-        self.hours = HourAnomaly(seed=seed)
-        self.today = [-1, 0, {}]  # event-time day, users active in it, facet -> users who met a new value of it
-        self.members: dict[str, int] = {}  # peer group -> users seen
-        self.group_days: dict[str, float] = {}  # "group|day" -> share of the group that moved records out that day
+    def __init__(self, org: Organisation | None = None, part: PopulationPart | None = None) -> None:
+        if org is None:  # a population of its own: one partition, one part
+            org = Organisation()
+            part = org.parts[0] = PopulationPart()
+            org.views[0] = self
+        self.org = org
+        self.part = part
+        self.hours = part.hours
+        self._peers: dict[str, PeerBaseline] = {}
 
     def welcome(self, group: str = "") -> None:
         """A user's first event (`group`: their peer group)."""
-        self.users += 1
+        self.part.users += 1
         if group:
-            self.members[group] = self.members.get(group, 0) + 1
+            self.part.members[group] = self.part.members.get(group, 0) + 1
 
     def arrive(self, day: int, group: str = "") -> None:
         """A user (of peer group `group`) has their first event of `day` (event-time days since the epoch)."""
-        self._roll(day)
-        self.today[1] += 1
-        self._count(f"active|{group}")
-
-    def met_new(self, facet: str, day: int, group: str = "") -> None:
-        """A user (of peer group `group`) met a value of `facet` new to them, for the first time on `day`."""
-        self._roll(day)
-        self._count(facet)
-        self._count(f"{facet}|{group}")
-
-    def new_today(self, facet: str, day: int, group: str = "") -> float:
-        """Share of today's active users, or of the group's if more, who met a new value of `facet` today
-        (0 until at least three did): an office moving, a team starting on a new system."""
-        if day != self.today[0]:
-            return 0.0
-        counts = self.today[2]
-        met, in_group = counts.get(facet, 0), counts.get(f"{facet}|{group}", 0)
-        share = met / (self.today[1] + 5) if met >= 3 else 0.0
-        if in_group >= 3:
-            share = max(share, in_group / (counts.get(f"active|{group}", 0) + 2))
-        return min(share, 1.0)
-
-    def moved_out(self, day: int, group: str) -> None:
-        """A user of `group` moved records out for the first time on `day`."""
-        self._roll(day)
-        self._count(f"moved|{group}")
-
-    def group_moved(self, day: int, group: str) -> float:
-        """Share of the group's users active on `day` who moved records out that day (0 until at least three
-        did): a report the whole group runs. Today's share grows as the day goes; past days' are kept a while."""
-        if day != self.today[0]:
-            return self.group_days.get(f"{group}|{day}", 0.0)
-        moved = self.today[2].get(f"moved|{group}", 0)
-        return 0.0 if moved < 3 else min(moved / max(self.today[2].get(f"active|{group}", 1), 1), 1.0)
-
-    def group_day_weight(self, day: int, group: str) -> float:
-        """What moving records out on `day` weighs for a member of `group`: less the more of the group did too,
-        nothing once half of it did (a report the whole group runs).
-
-        >>> population = Population()
-        >>> population.group_day_weight(0, "team_lead")
-        1.0
-        """
-        share = self.group_moved(day, group)
-        return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
-
-    def _count(self, key: str) -> None:
-        self.today[2][key] = self.today[2].get(key, 0) + 1
-
-    def _roll(self, day: int) -> None:
-        if day > self.today[0]:
-            closed = self.today[0]
-            for key in [k for k in self.today[2] if k.startswith("moved|")]:
-                group = key[6:]
-                if share := self.group_moved(closed, group):
-                    self.group_days[f"{group}|{closed}"] = round(share, 3)
-            for key in [k for k, _ in self.group_days.items() if int(k.rsplit("|", 1)[1]) < day - GROUP_DAYS_KEPT]:
-                del self.group_days[key]
-            self.today = [day, 0, {}]
+        self.part.roll(day)
+        self.part.today[1] += 1
+        self.part.count(f"active|{group}")
 
     def adopt(self, facet: str, value: str, group: str = "") -> None:
         """A user (of peer group `group`) used `value` for the first time."""
-        if facet in self.adopters:
-            counts = self.adopters[facet]
+        if facet in self.part.adopters:
+            counts = self.part.adopters[facet]
             counts[value] = counts.get(value, 0) + 1
             if group:
                 key = f"{group}|{value}"
@@ -191,40 +232,119 @@ class Population:
     def prevalence(self, facet: str, value: str, group: str = "") -> float:
         """Share of users who have used `value`, or of the peer group's if that is more (a group of at least
         five); 0 for facets not tracked. What every team lead uses is no news for the next team lead."""
-        if facet not in self.adopters or not self.users:
+        users = self.org.users()
+        if facet not in SHARED_FACETS or not users:
             return 0.0
-        counts = self.adopters[facet]
-        share = counts.get(value, 0) / self.users
-        members = self.members.get(group, 0)
+        share = self.org.adopters(facet, value) / users
+        members = self.org.members(group) if group else 0
         if members >= 5:
-            share = max(share, counts.get(f"{group}|{value}", 0) / members)
+            share = max(share, self.org.adopters(facet, f"{group}|{value}") / members)
         return min(share, 1.0)
 
+    def met_new(self, facet: str, day: int, group: str = "") -> None:
+        """A user (of peer group `group`) met a value of `facet` new to them, for the first time on `day`."""
+        self.part.roll(day)
+        self.part.count(facet)
+        self.part.count(f"{facet}|{group}")
+
+    def new_today(self, facet: str, day: int, group: str = "") -> float:
+        """Share of today's active users, or of the group's if more, who met a new value of `facet` today
+        (0 until at least three did): an office moving, a team starting on a new system."""
+        met, in_group = self.org.today(day, facet), self.org.today(day, f"{facet}|{group}")
+        share = met / (self.org.active_today(day) + 5) if met >= 3 else 0.0
+        if in_group >= 3:
+            share = max(share, in_group / (self.org.today(day, f"active|{group}") + 2))
+        return min(share, 1.0)
+
+    def moved_out(self, day: int, group: str) -> None:
+        """A user of `group` moved records out for the first time on `day`."""
+        self.part.roll(day)
+        self.part.count(f"moved|{group}")
+
+    def group_moved(self, day: int, group: str) -> float:
+        """Share of the group's users active on `day` who moved records out that day (0 until at least three
+        did): a report the whole group runs. Today's share grows as the day goes; past days' are kept a while."""
+        moved, active = self.org.group_day(group, day)
+        return 0.0 if moved < 3 else min(moved / max(active, 1), 1.0)
+
+    def group_day_weight(self, day: int, group: str) -> float:
+        """What moving records out on `day` weighs for a member of `group`: less the more of the group did too,
+        nothing once half of it did (a report the whole group runs).
+
+        >>> Population().group_day_weight(0, "team_lead")
+        1.0
+        """
+        share = self.group_moved(day, group)
+        return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
+
     def peer(self, group: str) -> PeerBaseline:
-        if group not in self.peers:
-            self.peers[group] = PeerBaseline()
-        return self.peers[group]
+        if group not in self._peers:
+            self._peers[group] = PeerBaseline(self, group)
+        return self._peers[group]
 
     def state(self) -> dict:
-        return {
-            "users": self.users,
-            "adopters": self.adopters,
-            "peers": {g: p.state() for g, p in self.peers.items()},
-            "hours": self.hours.state(),
-            "today": self.today,
-            "members": self.members,
-            "group_days": self.group_days,
-        }
+        """This partition's part, as plain data."""
+        return self.part.state()
 
-    @classmethod
-    def from_state(cls, state: dict | None, seed: int = 42) -> Population:
-        population = cls(seed)
-        if state:
-            population.users = state["users"]
-            population.adopters = {facet: dict(state["adopters"].get(facet, {})) for facet in SHARED_FACETS}
-            population.peers = {g: PeerBaseline().restore(p) for g, p in state["peers"].items()}
-            population.hours.restore(state["hours"])
-            population.today = state.get("today", population.today)
-            population.members = dict(state.get("members", {}))
-            population.group_days = dict(state.get("group_days", {}))
-        return population
+
+class PeerBaseline:
+    """Per-user-day totals of one peer group (records read, searches run, customers read outside tickets,
+    records moved out) across its members' complete days in the whole organisation, each learned clipped to
+    the group's threshold and fading by event-time day.
+
+    Examples
+    --------
+    >>> peers = Population().peer("agent")
+    >>> for day, records in enumerate((20, 30, 25, 35, 30, 20, 25, 30)):
+    ...     peers.learn("records", records, day=0)
+    >>> peers.warm, round(peers.threshold("records"), 1)
+    (True, 48.1)
+    >>> for moved in (0, 0, 10, 0, 0, 0, 5, 0):
+    ...     peers.learn("moved", moved, day=0)
+    >>> round(peers.week_threshold("moved"), 1)  # seven days' worth, with the spread of seven
+    52.5
+
+    """
+
+    def __init__(self, population: Population, group: str, z: float = 4.0, warmup: int = 8) -> None:
+        self.population = population
+        self.group = group
+        self.z = z
+        self.warmup = warmup
+
+    def learn(self, name: str, value: float, day: int) -> None:
+        """Learn one complete user-day, past the warm-up clipped to the threshold, so that one member's theft
+        (or a departing colleague's bulk export) does not become the group's normal."""
+        if self._stats(name)[0] >= self.warmup:
+            value = min(value, self.threshold(name))
+        part = self.population.part
+        self.population.org.learned(part, self.group, name, faded=part.learn(self.group, name, value, day))
+
+    def _stats(self, name: str) -> tuple[float, float, float]:
+        """(weight, mean, variance) across the organisation."""
+        n, total, squares = self.population.org.peer_sums(self.group, name)
+        if n <= 0:
+            return 0.0, 0.0, 0.0
+        mean = total / n
+        return n, mean, max(squares / n - mean * mean, 0.0) * (n / (n - 1) if n > 1 else 1.0)
+
+    @property
+    def warm(self) -> bool:
+        """Enough user-days to judge by."""
+        return self._stats("records")[0] >= self.warmup
+
+    def mean(self, name: str) -> float:
+        return self._stats(name)[1]
+
+    def spread(self, name: str) -> float:
+        _, mean, var = self._stats(name)
+        return max(math.sqrt(var), math.sqrt(max(mean, 0.0)), 1.0)
+
+    def threshold(self, name: str) -> float:
+        return self.mean(name) + self.z * self.spread(name)
+
+    def week_threshold(self, name: str, days: int = 7) -> float:
+        """A sum of `days` user-days above which the group's members rarely go."""
+        _, mean, var = self._stats(name)
+        mean, spread = days * mean, math.sqrt(days * var)
+        return mean + self.z * max(spread, math.sqrt(max(mean, 0.0)), 3.0)

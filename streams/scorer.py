@@ -2,7 +2,7 @@
 
 The worker's scoring agent and `vigil eval` both drive a `Scorer`, so what
 the evaluation measures is what the worker does: the same directory
-profiles, ticket books, populations (one per partition), detectors and
+profiles, ticket books, organisation-wide population, detectors and
 analyst feedback. The drivers only differ in where the state lives
 (`UserStore`) and where the outputs go.
 """
@@ -17,7 +17,8 @@ from typing import Protocol
 import msgspec
 import orjson
 
-from models import AccessEvent, Assessment, Context, DetectorConfig, Population, Profile, TicketBook, UserDetector
+from models import (AccessEvent, Assessment, Context, DetectorConfig, Organisation, Population, Profile, TicketBook,
+                    UserDetector)
 from models.signal import Signal
 from streams.contract import InvalidRecord, Message, Rejected, partition_for, read_message
 
@@ -43,11 +44,11 @@ class UserStore(Protocol):
         """The user's entry, created empty for a user never seen."""
 
     def population(self, partition: int) -> Population:
-        """The population of one partition, created empty for a partition never seen."""
+        """What scoring in one partition sees of the organisation (its own part created empty if never seen)."""
 
 
 class MemoryStore:
-    """Users and populations in dicts: `vigil eval`, and tests that need no broker.
+    """Users in a dict and one organisation of every partition's part: `vigil eval`, and tests without a broker.
 
     >>> store = MemoryStore(DetectorConfig())
     >>> store.entry(b"ann") is store.entry(b"ann"), store.population(3).hours.seed
@@ -57,7 +58,7 @@ class MemoryStore:
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
         self.users: dict[bytes, UserEntry] = {}
-        self.populations: dict[int, Population] = {}
+        self.organisation = Organisation()
 
     def entry(self, key: bytes) -> UserEntry:
         if key not in self.users:
@@ -65,9 +66,7 @@ class MemoryStore:
         return self.users[key]
 
     def population(self, partition: int) -> Population:
-        if partition not in self.populations:
-            self.populations[partition] = Population(seed=partition)
-        return self.populations[partition]
+        return self.organisation.partition(partition)
 
 
 @dataclass

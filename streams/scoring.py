@@ -20,11 +20,12 @@ import orjson
 from faust.streams import _current_event
 from mode.utils.collections import LRUCache
 
-from models import Population, TicketBook, UserDetector
+from models import Organisation, Population, TicketBook, UserDetector
 from streams import kafka_driver
 from streams.contract import InvalidRecord, dead_letter_headers, parse_ticket
 from streams.counters import WorkerCounters
 from streams.directory import Directory
+from streams.population_feed import PopulationFeed
 from streams.live import LiveBoard
 from streams.scorer import Scored, ScoredMessage, ScoredRecord, Scorer, UserEntry
 from streams.settings import Settings
@@ -46,11 +47,13 @@ class Outputs:
 
 
 class TableStore:
-    """The users' entries and the partitions' populations: Faust tables as the truth, memory in between.
+    """The users' entries and the organisation's population: Faust tables as the truth, memory in between.
 
     Decoding and rebuilding a user's state for every message costs more than the models do, so the
     recently active users' entries stay live (an LRU read cache of the table). What scoring changed since
-    the last commit is `unsaved`; `snapshot` takes it for the next commit.
+    the last commit is unsaved; `snapshot` takes it for the next commit. The population is organisation-wide:
+    the parts of the partitions this worker owns live here (restored from the table), the others arrive from
+    the workers that own them (`streams/population_feed.py`).
     """
 
     def __init__(self, settings: Settings, user_state: faust.types.TableT, ticket_books: faust.types.TableT) -> None:
@@ -58,7 +61,8 @@ class TableStore:
         self.user_state = user_state
         self.ticket_books = ticket_books
         self.recent: LRUCache[bytes, UserEntry] = LRUCache(limit=settings.detector_cache_users)
-        self.populations: dict[int, Population] = {}
+        self.organisation = Organisation()
+        self.owned: set[int] = set()  # partitions whose population part is live here
         self.users: dict[bytes, tuple[faust.types.EventT, UserEntry]] = {}  # unsaved: key -> (its last message, entry)
         self.books: dict[bytes, tuple[faust.types.EventT, TicketBook]] = {}  # unsaved: key -> (its last ticket, book)
         self.crowds: dict[int, faust.types.EventT] = {}  # unsaved populations: partition -> its last message
@@ -91,10 +95,16 @@ class TableStore:
         return UserDetector(self.config, _decode(saved).get("detector")) if saved is not None else None
 
     def population(self, partition: int) -> Population:
-        if partition not in self.populations:
+        if partition not in self.owned:  # the table's part is the truth, whatever another worker last published
             saved = self.user_state.get(_population_key(partition))
-            self.populations[partition] = Population.from_state(orjson.loads(saved) if saved else None, seed=partition)
-        return self.populations[partition]
+            self.organisation.partition(partition, orjson.loads(saved) if saved else {})
+            self.owned.add(partition)
+        return self.organisation.partition(partition)
+
+    def published(self, partition: int, state: bytes) -> None:
+        """Another worker's part of the population, as it published it (ignored for a partition owned here)."""
+        if partition not in self.owned:
+            self.organisation.adopt_part(partition, orjson.loads(state))
 
     def changed(self, event: faust.types.EventT, scored: Scored) -> None:
         for key, entry in scored.users.items():
@@ -105,8 +115,8 @@ class TableStore:
     def snapshot(self) -> tuple[list, list]:
         """(users and populations, books) changed since the last snapshot, encoded; forgets them."""
         users = [(key, event, orjson.dumps(entry.state())) for key, (event, entry) in self.users.items()]
-        crowds = [(_population_key(partition), event, orjson.dumps(self.populations[partition].state()))
-                  for partition, event in self.crowds.items() if partition in self.populations]
+        crowds = [(_population_key(partition), event, orjson.dumps(self.organisation.partition(partition).state()))
+                  for partition, event in self.crowds.items() if partition in self.owned]
         books = [(key, event, orjson.dumps(book.state())) for key, (event, book) in self.books.items()]
         self.users.clear()
         self.crowds.clear()
@@ -115,8 +125,9 @@ class TableStore:
 
     def revoke(self, revoked: set) -> None:
         """Another worker may own (and update) these partitions before they come back: forget them."""
-        for tp in revoked:
-            self.populations.pop(tp.partition, None)
+        for tp in revoked:  # its part stays, as last saved, until the next owner publishes
+            self.owned.discard(tp.partition)
+            self.organisation.forget(tp.partition)
             self.crowds.pop(tp.partition, None)
         for changed in (self.users, self.books):
             for key in [key for key, (event, _) in changed.items() if event.message.tp in revoked]:
@@ -203,6 +214,9 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         # Delivered before Faust commits (it waits only for its own sends).
         await write_state(user_state, users)
         await write_state(ticket_books, books)
+        for key, _, value in users:  # the parts of the population, for the other workers
+            if key.startswith(POPULATION_PREFIX):
+                await topics["population"].send(key=key[len(POPULATION_PREFIX):], value=value)
 
     async def write_state(table: faust.types.TableT, entries: list[tuple[bytes, faust.types.EventT, bytes]]) -> None:
         """Write entries to `table`'s store and changelog, the changelog a record batch at a time.
@@ -316,6 +330,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                 store.books[key] = (event, entry.book)
             counters.tickets_booked += 1
 
+    app.task(PopulationFeed(settings.kafka_bootstrap, settings.topic("population"), store.published).follow)
     return user_state, store.detector_now
 
 
@@ -335,7 +350,10 @@ def _decode(value: bytes | None) -> dict:
     return orjson.loads(value) if value else {}
 
 
+POPULATION_PREFIX = b"\x00population/"
+
+
 def _population_key(partition: int) -> bytes:
     # A reserved key (user names cannot start with NUL): written while handling
     # this partition's events, so Faust keeps it in this partition's changelog.
-    return f"\x00population/{partition}".encode()
+    return POPULATION_PREFIX + str(partition).encode()

@@ -24,6 +24,8 @@ TOPICS = (
     TopicSpec("tickets", "ticket assignments, key = ticket_id", compacted=True),
     TopicSpec("tickets-by-user", "ticket assignments re-keyed by assignee (internal)"),
     TopicSpec("feedback", "analysts' verdicts on alerts, key = user"),
+    TopicSpec("population", "each partition's part of the organisation-wide population, key = partition (internal)",
+              compacted=True),
     # One partition: one worker decides on automation, so one circuit breaker counts every suspension.
     TopicSpec("responses", "alerts at or above the response band, in order (internal)", partitions=1),
     TopicSpec("actions", "what automation did: requested, succeeded, failed, skipped and why"),

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from models import AccessEvent, Context, DetectorConfig, Population, Profile, TicketBook, UserDetector
+from models.population import Organisation
 from models.risk import RiskBands, RiskLedger
 from models.rhythm import WeeklyRhythm
 from models.window import WindowBaseline
@@ -87,8 +88,8 @@ def test_leaving_employee_weighs_more_and_is_looked_back_on():
 def test_new_hire_is_judged_against_peers_from_day_one():
     population = Population()
     for _ in range(40):
-        population.peer("agent").learn("records", 30)
-        population.peer("agent").learn("searches", 2)
+        population.peer("agent").learn("records", 30, day=0)
+        population.peer("agent").learn("searches", 2, day=0)
     ctx = Context(population, Profile(role="agent"))
     newbie = UserDetector(DetectorConfig())
     fired = [s.name for i in range(200) for s in newbie.observe(
@@ -112,7 +113,7 @@ def test_state_is_compact_json():
 
 def test_population_state_round_trips():
     _, ctx = trained()
-    restored = Population.from_state(json.loads(json.dumps(ctx.population.state())))
+    restored = Organisation().partition(0, json.loads(json.dumps(ctx.population.state())))
     assert restored.state() == ctx.population.state()
 
 

@@ -15,6 +15,7 @@ class WorkerCounters:
     feedback_applied: int = 0
     directory_users: int = 0
     directory_rejected: int = 0
+    population_parts: int = 0  # partitions whose part of the organisation-wide population this worker knows
     actions: dict[str, int] = field(default_factory=dict)  # "hook:status" -> count
 
     def to_dict(self) -> dict[str, int]:

@@ -56,8 +56,10 @@ class TableStore:
     the workers that own them (`streams/population_feed.py`).
     """
 
-    def __init__(self, settings: Settings, user_state: faust.types.TableT, ticket_books: faust.types.TableT) -> None:
+    def __init__(self, settings: Settings, user_state: faust.types.TableT, ticket_books: faust.types.TableT,
+                 counters: WorkerCounters) -> None:
         self.config = settings.detector
+        self.counters = counters
         self.user_state = user_state
         self.ticket_books = ticket_books
         self.recent: LRUCache[bytes, UserEntry] = LRUCache(limit=settings.detector_cache_users)
@@ -99,12 +101,14 @@ class TableStore:
             saved = self.user_state.get(_population_key(partition))
             self.organisation.partition(partition, orjson.loads(saved) if saved else {})
             self.owned.add(partition)
+            self.counters.population_parts = len(self.organisation.parts)
         return self.organisation.partition(partition)
 
     def published(self, partition: int, state: bytes) -> None:
         """Another worker's part of the population, as it published it (ignored for a partition owned here)."""
         if partition not in self.owned:
             self.organisation.adopt_part(partition, orjson.loads(state))
+            self.counters.population_parts = len(self.organisation.parts)
 
     def changed(self, event: faust.types.EventT, scored: Scored) -> None:
         for key, entry in scored.users.items():
@@ -177,7 +181,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                            help="Each user's detector state and the last source offset it counted.")
     ticket_books = app.Table("ticket-books", partitions=settings.partitions, key_type=bytes, value_type=bytes,
                              help="The customers each user has a ticket for.")
-    store = TableStore(settings, user_state, ticket_books)
+    store = TableStore(settings, user_state, ticket_books, counters)
     scorer = Scorer(settings.detector, settings.partitions, store, directory.profile, settings.max_future_seconds)
     events, scored, alerts, deadletter = (topics[n] for n in ("events", "scored", "alerts", "deadletter"))
     outputs = Outputs()
@@ -278,8 +282,10 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         # before its offsets are committed (`save_state`). A crash replays from the last commit with the
         # state saved with it: the replay scores again what was not saved (the sink keeps one row per event)
         # and skips what the state has counted, so no event is lost or counted twice in a user's risk.
-        await directory.loaded.wait()  # no event is scored against an empty profile
         async for taken in stream.take_events(settings.score_batch, within=settings.score_batch_seconds):
+            # No event is scored against an empty profile. Waited for inside the loop: until an agent iterates
+            # its stream, Faust does not route that topic's messages to it.
+            await directory.loaded.wait()
             for event in taken:
                 message = event.message
                 async with lock:

@@ -45,7 +45,7 @@ def test_alert_arrives_live_on_the_open_dashboard(make_worker, browser):
     alert = page.wait_for_selector("#alerts li.high[data-alert*='ann-night'], #alerts li.critical[data-alert*='ann-night']",
                                    timeout=60_000)
     assert page.evaluate("window.__notReloaded") is True
-    assert "no ticket assigned" in alert.inner_text()
+    assert "no ticket of theirs" in alert.inner_text()
 
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events WHERE event_id LIKE 'ann-night%'") == 60
              and worker.scalar("SELECT count() FROM vigil.alerts WHERE user = 'ann'") > 0, what="the night stored")

@@ -9,6 +9,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.clickhouse import ClickHouseStore
+from streams.contract import partition_for
 from streams.local_kafka import LocalKafka
 from streams.settings import Settings
 from streams.sources.producer import EventProducer
@@ -77,6 +78,10 @@ def test_second_worker_takes_over_the_partitions_and_state_of_a_killed_one(make_
     send(first.settings, events[:1500])
     wait_for(lambda: first.health()["scored"] + second.health()["scored"] >= 1500, timeout=120,
              what="both workers scoring")
+    # The population is the organisation's: each worker knows the parts of the partitions the other owns.
+    holding_users = len({partition_for(u.encode(), 4) for u in USERS})
+    wait_for(lambda: first.health()["population_parts"] == second.health()["population_parts"] == holding_users,
+             what="every partition's part of the population in both workers")
     first.stop(signal.SIGKILL)
     send(first.settings, events[1500:])
 

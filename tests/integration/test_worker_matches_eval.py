@@ -20,9 +20,12 @@ def alert_keys(alerts: list[dict]) -> list[tuple[str, str, int]]:
 
 def test_the_worker_and_eval_raise_the_same_alerts(make_worker):
     # A labelled organisation with every insider scenario and the benign confounders; tickets and directory
-    # go in ahead of the events, as `vigil demo` and `vigil ingest` feed a backfill.
+    # go in ahead of the events, as `vigil demo` and `vigil ingest` feed a backfill. One partition: with
+    # several, the worker reads the other partitions' parts of the population wherever their envelopes have
+    # got to, which no replay in event-time order reproduces to the minute (tests/streams/test_partitions.py
+    # holds the organisation the same whatever the partition count).
     data = evaluation.simulated(seed=11, users=60, days=12)
-    worker = make_worker(partitions=3).start()
+    worker = make_worker(partitions=1).start()
     org_context = {"directory": data.directory, "tickets": data.tickets}
     with loading.EventProducer(worker.settings) as producer:
         producer.send_all("directory", org_context["directory"], "user")
@@ -32,7 +35,7 @@ def test_the_worker_and_eval_raise_the_same_alerts(make_worker):
     loading.send_events(worker.settings, data.events, Console(quiet=True))
     wait_for(lambda: worker.health()["scored"] >= len(data.events), timeout=300, what=f"{len(data.events)} events scored")
 
-    expected = evaluation.replay(data, worker.settings.detector, partitions=3).alerts
+    expected = evaluation.replay(data, worker.settings.detector, partitions=1).alerts
     assert any(a["band"] in ("high", "critical") for a in expected), "the data set must hold alerts worth comparing"
     got = [orjson.loads(m.value) for m in worker.consume("alerts", len(expected) + 1, timeout=20)]
     assert alert_keys(got) == alert_keys(expected)

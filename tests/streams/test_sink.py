@@ -13,7 +13,7 @@ from streams.scorer import ScoredMessage, scored_record
 from streams.scoring import encode
 from streams.sink import scored_rows
 
-SIGNAL = Signal("unjustified", "unjustified", 18.0, "touched 4 customer records with no ticket assigned today (C1, …)",
+SIGNAL = Signal("unjustified", "unjustified", 18.0, "touched 4 customers with no ticket of theirs today (C1, …)",
                 4, 0, "T1213 Data from Information Repositories")
 
 

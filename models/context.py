@@ -28,6 +28,11 @@ class Profile:
         """Whom the user is compared with: their role, else their team, else everyone."""
         return self.role or self.team or "everyone"
 
+    @cached_property
+    def groups(self) -> tuple[str, ...]:
+        """The groups whose day is the user's day too: their peer group and their team."""
+        return (self.peer_group, f"team:{self.team}") if self.team and self.team != self.peer_group else (self.peer_group,)
+
     @classmethod
     def from_entry(cls, entry: dict | None) -> Profile:
         if not entry:

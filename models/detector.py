@@ -139,7 +139,7 @@ class UserDetector:
         day = int(event.ts // DAY)
         if day > self.day:
             self.day = day
-            ctx.population.arrive(day, ctx.profile.peer_group)
+            ctx.population.arrive(day, *ctx.profile.groups)
         ctx.justified = justified(event, ctx)
         signals = self._hour_anomaly(event, ctx)
         for signal in self.signals.values():

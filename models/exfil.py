@@ -41,7 +41,7 @@ class Exfiltration:
             return []
         day, group = int(event.ts // DAY), ctx.profile.peer_group
         if self.day.value == 0:
-            ctx.population.moved_out(day, group)
+            ctx.population.did("moved", day, *ctx.profile.groups)
         self.day.add(max(event.records, 1))
         if not self.day.warm:
             return []
@@ -50,12 +50,12 @@ class Exfiltration:
             return []
         peers = ctx.population.peer(group)
         usual_for_peers = peers.warm and self.day.value <= peers.threshold("moved")
-        together = ctx.population.group_moved(day, group)  # a report everyone in the group runs today
-        weight = (0.5 if usual_for_peers else 1.0) * ctx.population.group_day_weight(day, group)
+        together = ctx.population.share("moved", day, *ctx.profile.groups)  # a report everyone in the group runs
+        weight = (0.5 if usual_for_peers else 1.0) * ctx.population.day_weight("moved", day, *ctx.profile.groups)
         if weight < 0.05:
             return []
         context = (f" (within what peers ({group}) move in a day)" if usual_for_peers else "") + \
-            (f" ({together:.0%} of their peers ({group}) moved records out today too)" if together else "")
+            (f" ({together:.0%} of their peers or team moved records out today too)" if together else "")
         return [Signal(
             name="exfil.day",
             family=self.family,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from models.context import Context
 from models.distinct import LinearCounter
 from models.event import EXFIL_ACTIONS, AccessEvent
+from models.population import GROUP_DEEDS
 from models.signal import T1213, T1567, Signal
 from models.volume import TOUCH_ACTIONS
 
@@ -172,7 +173,11 @@ class Persistence:
         self.totals["unexplained"].add(event.records)
         signals = self._judge(unexplained, ctx)
         if ctx.justified is False and self.counter.add(event.record_id):
-            self.totals["outside"].add(round(self.counter.estimate()) - self.totals["outside"].today)
+            today = self.totals["outside"]
+            before = today.today
+            today.add(round(self.counter.estimate()) - before)
+            if before < outside.trace <= today.today:  # a trace today: the team's share of such days counts it
+                ctx.population.did("outside", day, *ctx.profile.groups)
             signals += self._judge(outside, ctx)
         return signals
 
@@ -187,15 +192,17 @@ class Persistence:
             for q in QUANTITIES:
                 if q.weekly:
                     peers.learn(q.name, self.totals[q.name].days[-2], closed)
-        # What the user moved out on a day their whole group did (quarter-end reports) is the group's day, not theirs.
-        moved = self.totals["moved"].days
-        if len(moved) > 1 and (weight := ctx.population.group_day_weight(closed, group)) < 1:
-            moved[-2] = round(moved[-2] * weight, 1)
+        # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
+        # group's day, not theirs.
+        for what in GROUP_DEEDS:
+            days = self.totals[what].days
+            if len(days) > 1 and (weight := ctx.population.day_weight(what, closed, *ctx.profile.groups)) < 1:
+                days[-2] = round(days[-2] * weight, 1)
 
     def _judge(self, q: Quantity, ctx: Context) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
-        if q.name == "moved" and (weight := ctx.population.group_day_weight(totals.day, ctx.profile.peer_group)) < 1:
+        if q.name in GROUP_DEEDS and (weight := ctx.population.day_weight(q.name, totals.day, *ctx.profile.groups)) < 1:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals

@@ -20,6 +20,8 @@ DAILY_DECAY = 0.95  # peer baselines forget by event-time day: about three weeks
 #: Facets whose org-wide prevalence is tracked (shared values; IPs and devices are per person).
 SHARED_FACETS = ("app", "resource", "action")
 PEER_NAMES = ("records", "searches", "outside", "moved")
+#: What a group's share of members doing it on one day is kept for: moving records out, reading outside tickets.
+GROUP_DEEDS = ("moved", "outside")
 
 
 class PopulationPart:
@@ -41,8 +43,8 @@ class PopulationPart:
         self.adopters: dict[str, dict[str, int]] = {facet: {} for facet in SHARED_FACETS}  # also "group|value"
         self.peers: dict[str, dict[str, list[float]]] = {}  # group -> name -> [weight, sum, sum of squares]
         self.day = -1  # event-time day the peer sums were last decayed to
-        self.today = [-1, 0, {}]  # event-time day, users active in it, key -> count ("active|g", "moved|g", facets)
-        self.group_days: dict[str, list[int]] = {}  # "group|day" -> [users who moved records out, users active]
+        self.today = [-1, 0, {}]  # event-time day, users active in it, key -> count ("active|scope", "moved|scope", facets)
+        self.group_days: dict[str, dict[str, int]] = {}  # "scope|day" -> {"active": users, "moved": users who did, …}
         self.hours = HourAnomaly(seed=seed)
 
     def learn(self, group: str, name: str, value: float, day: int) -> bool:
@@ -64,14 +66,15 @@ class PopulationPart:
                 sums[:] = [round(v * factor, 4) for v in sums]
 
     def roll(self, day: int) -> None:
-        """Move today's counts to `day`, keeping the closing day's movers per group."""
+        """Move today's counts to `day`, keeping what the closing day's groups did."""
         if day <= self.today[0]:
             return
         closed, counts = self.today[0], self.today[2]
         for key, active in counts.items():
             if key.startswith("active|"):  # every group active that day: its users count in the share's denominator
-                group = key[7:]
-                self.group_days[f"{group}|{closed}"] = [counts.get(f"moved|{group}", 0), active]
+                scope = key[7:]
+                self.group_days[f"{scope}|{closed}"] = {"active": active} | {
+                    what: counts[f"{what}|{scope}"] for what in GROUP_DEEDS if f"{what}|{scope}" in counts}
         for key in [k for k in self.group_days if int(k.rsplit("|", 1)[1]) < day - GROUP_DAYS_KEPT]:
             del self.group_days[key]
         self.today = [day, 0, {}]
@@ -149,16 +152,16 @@ class Organisation:
     def active_today(self, day: int) -> int:
         return sum(p.today[1] for p in self.parts.values() if p.today[0] == day)
 
-    def group_day(self, group: str, day: int) -> tuple[int, int]:
-        """(users of `group` who moved records out on `day`, users of it active) across parts."""
-        moved = active = 0
+    def group_day(self, what: str, scope: str, day: int) -> tuple[int, int]:
+        """(users of `scope` who did `what` on `day`, users of it active that day) across parts."""
+        did = active = 0
         for p in self.parts.values():
             if p.today[0] == day:
-                moved += p.today[2].get(f"moved|{group}", 0)
-                active += p.today[2].get(f"active|{group}", 0)
-            elif entry := p.group_days.get(f"{group}|{day}"):
-                moved, active = moved + entry[0], active + entry[1]
-        return moved, active
+                did += p.today[2].get(f"{what}|{scope}", 0)
+                active += p.today[2].get(f"active|{scope}", 0)
+            elif entry := p.group_days.get(f"{scope}|{day}"):
+                did, active = did + entry.get(what, 0), active + entry["active"]
+        return did, active
 
     def peer_sums(self, group: str, name: str) -> tuple[float, float, float]:
         """(weight, sum, sum of squares) of a group's user-days across parts, each part's faded to the latest
@@ -214,11 +217,13 @@ class Population:
         if group:
             self.part.members[group] = self.part.members.get(group, 0) + 1
 
-    def arrive(self, day: int, group: str = "") -> None:
-        """A user (of peer group `group`) has their first event of `day` (event-time days since the epoch)."""
+    def arrive(self, day: int, *scopes: str) -> None:
+        """A user of these groups (peer group, team) has their first event of `day` (event-time days since
+        the epoch)."""
         self.part.roll(day)
         self.part.today[1] += 1
-        self.part.count(f"active|{group}")
+        for scope in scopes:
+            self.part.count(f"active|{scope}")
 
     def adopt(self, facet: str, value: str, group: str = "") -> None:
         """A user (of peer group `group`) used `value` for the first time."""
@@ -256,25 +261,31 @@ class Population:
             share = max(share, in_group / (self.org.today(day, f"active|{group}") + 2))
         return min(share, 1.0)
 
-    def moved_out(self, day: int, group: str) -> None:
-        """A user of `group` moved records out for the first time on `day`."""
+    def did(self, what: str, day: int, *scopes: str) -> None:
+        """A user of these groups did `what` (one of `GROUP_DEEDS`) for the first time on `day`."""
         self.part.roll(day)
-        self.part.count(f"moved|{group}")
+        for scope in scopes:
+            self.part.count(f"{what}|{scope}")
 
-    def group_moved(self, day: int, group: str) -> float:
-        """Share of the group's users active on `day` who moved records out that day (0 until at least three
-        did): a report the whole group runs. Today's share grows as the day goes; past days' are kept a while."""
-        moved, active = self.org.group_day(group, day)
-        return 0.0 if moved < 3 else min(moved / max(active, 1), 1.0)
+    def share(self, what: str, day: int, *scopes: str) -> float:
+        """The largest share of a group's users active on `day` who did `what` that day (0 until at least three
+        did): a report the whole group runs, a team's incident. Today's share grows as the day goes; past
+        days' are kept a while."""
+        shares = [0.0]
+        for scope in scopes:
+            did, active = self.org.group_day(what, scope, day)
+            if did >= 3:
+                shares.append(min(did / max(active, 1), 1.0))
+        return max(shares)
 
-    def group_day_weight(self, day: int, group: str) -> float:
-        """What moving records out on `day` weighs for a member of `group`: less the more of the group did too,
-        nothing once half of it did (a report the whole group runs).
+    def day_weight(self, what: str, day: int, *scopes: str) -> float:
+        """What doing `what` on `day` weighs for a member of these groups: less the more of a group did too,
+        nothing once half of one did.
 
-        >>> Population().group_day_weight(0, "team_lead")
+        >>> Population().day_weight("moved", 0, "team_lead", "team:t1")
         1.0
         """
-        share = self.group_moved(day, group)
+        share = self.share(what, day, *scopes)
         return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
 
     def peer(self, group: str) -> PeerBaseline:

@@ -69,11 +69,17 @@ class UnjustifiedAccess:
         first = self.level == 0
         self.level += 1
         shown = ", ".join(self.examples) + (", …" if count > len(self.examples) else "")
+        # A team in an incident looks up more customers off its tickets together: that is the team's day.
+        together = ctx.population.share("outside", day, *ctx.profile.groups)
+        weight = ctx.population.day_weight("outside", day, *ctx.profile.groups)
+        if weight * self.points < 1:
+            return []
         return [Signal(
             name="unjustified",
             family=self.family,
-            points=escalation_points(self.points, first),
-            reason=f"touched {count} customers with no ticket of theirs today ({shown})",
+            points=round(escalation_points(self.points, first) * weight, 2),
+            reason=f"touched {count} customers with no ticket of theirs today ({shown})"
+                   + (f"; {together:.0%} of their peers or team did so today" if together else ""),
             observed=count,
             expected=0,
             technique=T1213,

@@ -81,8 +81,10 @@ class CustomerBreadth:
             if not window.warm:
                 continue
             fires, first = window.crossing()
+            if not fires:
+                continue
             unexplained = share.of()
-            if fires and unexplained >= MIN_UNEXPLAINED:
+            if unexplained >= MIN_UNEXPLAINED:
                 signals.append(Signal(
                     name=f"breadth.{'hour' if window is self.hour else 'day'}",
                     family=self.family,

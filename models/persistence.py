@@ -51,8 +51,9 @@ class DailyTotals:
     """
 
     def __init__(self) -> None:
-        self.days: list[int] = []  # active days' totals, newest (today) last
+        self.days: list[float] = []  # active days' totals, newest (today) last
         self.day = -1
+        self._usual = 0.0  # `usual()`, which only a new day changes
 
     def roll(self, day: int) -> bool:
         """Move to `day`; True if it is a new active day."""
@@ -61,6 +62,7 @@ class DailyTotals:
         self.day = day
         self.days.append(0)
         del self.days[:-DAYS_KEPT]
+        self._usual = self._mean_and_spread()
         return True
 
     def add(self, amount: float) -> None:
@@ -79,24 +81,33 @@ class DailyTotals:
 
     def usual(self) -> float:
         """Mean of the active days before the last `RECENT` plus spread: what a day of theirs used to hold."""
+        return self._usual
+
+    def _mean_and_spread(self) -> float:
         before = self.days[:-RECENT]
         if len(before) < 3:
             return 0.0
         mean = sum(before) / len(before)
         return mean + math.sqrt(sum((v - mean) ** 2 for v in before) / len(before))
 
+    def scale_yesterday(self, factor: float) -> None:
+        """Count only `factor` of the day before today (a day the user's whole group did the same)."""
+        self.days[-2] = round(self.days[-2] * factor, 1)
+        self._usual = self._mean_and_spread()
+
     def scaled_today(self, factor: float) -> DailyTotals:
         """A copy whose today counts `factor` of what it holds (to judge, not to keep)."""
         copy = DailyTotals()
-        copy.day, copy.days = self.day, self.days[:-1] + [self.today * factor]
+        copy.day, copy.days, copy._usual = self.day, self.days[:-1] + [self.today * factor], self._usual
         return copy
 
     def state(self) -> list:
-        return [self.day, [round(v, 1) for v in self.days]]
+        return [self.day, [int(v) if v == int(v) else round(v, 1) for v in self.days]]
 
     def restore(self, state: list | None) -> DailyTotals:
         if state:
             self.day, self.days = state[0], list(state[1])
+            self._usual = self._mean_and_spread()
         return self
 
 
@@ -195,9 +206,8 @@ class Persistence:
         # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
         # group's day, not theirs.
         for what in GROUP_DEEDS:
-            days = self.totals[what].days
-            if len(days) > 1 and (weight := ctx.population.day_weight(what, closed, *ctx.profile.groups)) < 1:
-                days[-2] = round(days[-2] * weight, 1)
+            if len(self.totals[what].days) > 1 and (weight := ctx.population.day_weight(what, closed, *ctx.profile.groups)) < 1:
+                self.totals[what].scale_yesterday(weight)
 
     def _judge(self, q: Quantity, ctx: Context) -> list[Signal]:
         totals, signals = self.totals[q.name], []

@@ -163,20 +163,28 @@ class Organisation:
                 did, active = did + entry.get(what, 0), active + entry["active"]
         return did, active
 
-    def peer_sums(self, group: str, name: str) -> tuple[float, float, float]:
+    def peer_stats(self, group: str, name: str) -> tuple[float, float, float]:
+        """(weight, mean, variance) of a group's user-days across parts (kept until a part learns)."""
+        key = (group, name)
+        stats = self._peer_cache.get(key)
+        if stats is None:
+            n, total, squares = self._peer_sums(group, name)
+            mean = total / n if n > 0 else 0.0
+            var = max(squares / n - mean * mean, 0.0) * (n / (n - 1) if n > 1 else 1.0) if n > 0 else 0.0
+            stats = self._peer_cache[key] = (max(n, 0.0), mean, var)
+        return stats
+
+    def _peer_sums(self, group: str, name: str) -> tuple[float, float, float]:
         """(weight, sum, sum of squares) of a group's user-days across parts, each part's faded to the latest
         day any part has learned (a part that learned less recently has not faded as far on its own)."""
-        key = (group, name)
-        if key not in self._peer_cache:
-            latest = max((p.day for p in self.parts.values()), default=0)
-            totals = [0.0, 0.0, 0.0]
-            for part in self.parts.values():
-                if sums := part.peers.get(group, {}).get(name):
-                    fade = DAILY_DECAY ** (latest - part.day)
-                    for i in range(3):
-                        totals[i] += sums[i] * fade
-            self._peer_cache[key] = tuple(totals)
-        return self._peer_cache[key]
+        latest = max((p.day for p in self.parts.values()), default=0)
+        totals = [0.0, 0.0, 0.0]
+        for part in self.parts.values():
+            if sums := part.peers.get(group, {}).get(name):
+                fade = DAILY_DECAY ** (latest - part.day)
+                for i in range(3):
+                    totals[i] += sums[i] * fade
+        return totals[0], totals[1], totals[2]
 
     def learned(self, part: PopulationPart, group: str, name: str, faded: bool) -> None:
         """`part` learned a user-day of `group`; `faded`: it moved to a later day first, which changes how every
@@ -333,11 +341,7 @@ class PeerBaseline:
 
     def _stats(self, name: str) -> tuple[float, float, float]:
         """(weight, mean, variance) across the organisation."""
-        n, total, squares = self.population.org.peer_sums(self.group, name)
-        if n <= 0:
-            return 0.0, 0.0, 0.0
-        mean = total / n
-        return n, mean, max(squares / n - mean * mean, 0.0) * (n / (n - 1) if n > 1 else 1.0)
+        return self.population.org.peer_stats(self.group, name)
 
     @property
     def warm(self) -> bool:

@@ -130,7 +130,10 @@ class RiskLedger:
         return [(f, round(c, 1), self.families[f][2], self.families[f][3]) for f, c in ranked[:n] if c >= 0.5]
 
     def state(self) -> dict:
-        return {f: [round(e[0], 3), e[1], e[2], e[3], round(e[4], 3)] for f, e in self.families.items()}
+        """Plain data; families that have faded to nothing by the latest evidence are left out."""
+        latest = max((e[1] for e in self.families.values()), default=0.0)
+        return {f: [round(e[0], 3), e[1], e[2], e[3], round(e[4], 3)] for f, e in self.families.items()
+                if self._fade(e[0], e[1], latest) >= 0.5}
 
     def restore(self, state: dict | None) -> RiskLedger:
         self.families = {f: list(e) for f, e in (state or {}).items()}

@@ -170,6 +170,94 @@ class Pace:
             await asyncio.sleep(0)
 
 
+class Delivery:
+    """What the scoring agents send, in order: scored records and alerts (held and sent together), dead letters,
+    re-routed events; and, before each offset commit, the users' state the store holds unsaved.
+
+    `lock` keeps messages whole: a state snapshot falls between two, so each saved detector agrees with the
+    offset it counted.
+    """
+
+    def __init__(self, app: faust.App, topics: dict[str, faust.TopicT], store: TableStore, counters: WorkerCounters,
+                 board: LiveBoard, tables: tuple[faust.types.TableT, faust.types.TableT]) -> None:
+        self.app = app
+        self.topics = topics
+        self.store = store
+        self.counters = counters
+        self.board = board
+        self.user_state, self.ticket_books = tables
+        self.outputs = Outputs()
+        self.lock = asyncio.Lock()
+
+    def deliver(self, result: Scored) -> None:
+        """Hold one message's scored records and alerts for `emit` (call holding the lock)."""
+        for record in result.records:
+            self.board.risk(record.user, record.risk, record.band, record.ts)
+        for key, alert in result.alerts:
+            self.outputs.alerts.append((key, orjson.dumps(alert)))
+        self.counters.alerts += len(result.alerts)
+        if result.records:
+            self.counters.scored += len(result.records)
+            self.outputs.scored.setdefault(result.records[0].src_partition, []).extend(result.records)
+            self.outputs.count += len(result.records)
+
+    async def emit(self) -> None:
+        """Send what the messages scored since the last emit produced (call holding the lock)."""
+        sending, self.outputs = self.outputs, Outputs()
+        for partition, records in sending.scored.items():
+            # One message per SCORED_PER_MESSAGE records, in the source partition: a produce per event
+            # costs more than scoring it. The sink and every reader take both forms (docs/events.md).
+            for start in range(0, len(records), SCORED_PER_MESSAGE):
+                chunk = encode(ScoredMessage(records[start:start + SCORED_PER_MESSAGE]))
+                await self.topics["scored"].send(value=chunk, partition=partition, force=True)
+        for key, value in sending.alerts:
+            await self.topics["alerts"].send(key=key, value=value, force=True)
+
+    async def dead_letter(self, message: faust.types.Message, reason: str, item: bytes | None = None,
+                          index: int | None = None) -> None:
+        """The raw bytes (or, inside an envelope, the bad item) with the reason and where it came from."""
+        self.counters.dead_letters += 1
+        source = f"{message.topic}/{message.partition}/{message.offset}" + ("" if index is None else f"#{index}")
+        await self.topics["deadletter"].send(key=message.key, value=message.value if item is None else item,
+                                             headers=dead_letter_headers(reason, source))
+
+    async def save_state(self) -> None:
+        """Before each offset commit, save the users' state scoring changed since the last one.
+
+        Faust has chosen the offsets to commit when this runs, and those events were scored (a take batch
+        is acknowledged after its body), so a snapshot taken now covers them and perhaps more, which the
+        offsets in the state tell a replay to skip. Writing each changed user once per commit (about a
+        second) rather than once per message is most of what the changelog costs.
+        """
+        async with self.lock:
+            await self.emit()  # a saved state says its events were scored: their records go to Kafka first
+            users, books = self.store.snapshot()
+        if not (users or books):
+            return
+        await self.app.producer.flush()
+        # Delivered before Faust commits (it waits only for its own sends).
+        await self._write(self.user_state, users)
+        await self._write(self.ticket_books, books)
+        for key, _, value in users:  # the parts of the population, for the other workers
+            if key.startswith(POPULATION_PREFIX):
+                await self.topics["population"].send(key=key[len(POPULATION_PREFIX):], value=value)
+
+    async def _write(self, table: faust.types.TableT, entries: list[tuple[bytes, faust.types.EventT, bytes]]) -> None:
+        """Write entries to `table`'s store and changelog, the changelog a record batch at a time.
+
+        What `table[key] = value` does, but for many keys at once: Faust would queue each record in a
+        buffer drained one send at a time, and pause delivery to every agent until it is nearly empty.
+        """
+        data, by_partition = table.data, {}
+        for key, event, value in entries:
+            with handling(event):  # the store keeps it in the partition of the user's message
+                data[key] = value
+            by_partition.setdefault(event.message.partition, []).append((key, value))
+        written = await kafka_driver.produce_batches(self.app, table.changelog_topic.get_topic_name(), by_partition)
+        for tp, offset in written.items():  # how far this worker's store is up to date, for a restart's recovery
+            data.set_persisted_offset(tp, offset)
+
+
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
              counters: WorkerCounters, board: LiveBoard) -> tuple[faust.types.TableT, Callable[[bytes], UserDetector | None]]:
     """Add the scoring agents and the tables they own to `app`; return the user-state table, and a function
@@ -183,61 +271,8 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                              help="The customers each user has a ticket for.")
     store = TableStore(settings, user_state, ticket_books, counters)
     scorer = Scorer(settings.detector, settings.partitions, store, directory.profile, settings.max_future_seconds)
-    events, scored, alerts, deadletter = (topics[n] for n in ("events", "scored", "alerts", "deadletter"))
-    outputs = Outputs()
-    lock = asyncio.Lock()  # one message at a time: a state snapshot falls between two
-    pace = Pace(every=YIELD_EVERY)
-
-    async def emit() -> None:
-        """Send what the messages scored since the last emit produced (call holding the lock)."""
-        nonlocal outputs
-        sending, outputs = outputs, Outputs()
-        for partition, records in sending.scored.items():
-            # One message per SCORED_PER_MESSAGE records, in the source partition: a produce per event
-            # costs more than scoring it. The sink and every reader take both forms (docs/events.md).
-            for start in range(0, len(records), SCORED_PER_MESSAGE):
-                chunk = encode(ScoredMessage(records[start:start + SCORED_PER_MESSAGE]))
-                await scored.send(value=chunk, partition=partition, force=True)
-        for key, value in sending.alerts:
-            await alerts.send(key=key, value=value, force=True)
-
-    async def save_state() -> None:
-        """Before each offset commit, save the users' state scoring changed since the last one.
-
-        Faust has chosen the offsets to commit when this runs, and those events were scored (a take batch
-        is acknowledged after its body), so a snapshot taken now covers them and perhaps more, which the
-        offsets in the state tell a replay to skip. Writing each changed user once per commit (about a
-        second) rather than once per message is most of what the changelog costs.
-        """
-        async with lock:  # between messages: each detector agrees with the offset it counted
-            await emit()  # a saved state says its events were scored: their records go to Kafka first
-            users, books = store.snapshot()
-        if not (users or books):
-            return
-        await app.producer.flush()
-        # Delivered before Faust commits (it waits only for its own sends).
-        await write_state(user_state, users)
-        await write_state(ticket_books, books)
-        for key, _, value in users:  # the parts of the population, for the other workers
-            if key.startswith(POPULATION_PREFIX):
-                await topics["population"].send(key=key[len(POPULATION_PREFIX):], value=value)
-
-    async def write_state(table: faust.types.TableT, entries: list[tuple[bytes, faust.types.EventT, bytes]]) -> None:
-        """Write entries to `table`'s store and changelog, the changelog a record batch at a time.
-
-        What `table[key] = value` does, but for many keys at once: Faust would queue each record in a
-        buffer drained one send at a time, and pause delivery to every agent until it is nearly empty.
-        """
-        data, by_partition = table.data, {}
-        for key, event, value in entries:
-            with handling(event):  # the store keeps it in the partition of the user's message
-                data[key] = value
-            by_partition.setdefault(event.message.partition, []).append((key, value))
-        written = await kafka_driver.produce_batches(app, table.changelog_topic.get_topic_name(), by_partition)
-        for tp, offset in written.items():  # how far this worker's store is up to date, for a restart's recovery
-            data.set_persisted_offset(tp, offset)
-
-    kafka_driver.save_before_commit(app, save_state)
+    delivery = Delivery(app, topics, store, counters, board, (user_state, ticket_books))
+    kafka_driver.save_before_commit(app, delivery.save_state)
 
     @app.on_partitions_revoked.connect
     async def forget_partitions(app, revoked, **kwargs) -> None:
@@ -245,74 +280,69 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
         # uncommitted, and the next owner replays it.
         store.revoke(revoked)
 
-    async def dead_letter(message: faust.types.Message, reason: str, item: bytes | None = None,
-                          index: int | None = None) -> None:
-        """The raw bytes (or, inside an envelope, the bad item) with the reason and where it came from."""
-        counters.dead_letters += 1
-        source = f"{message.topic}/{message.partition}/{message.offset}" + ("" if index is None else f"#{index}")
-        await deadletter.send(key=message.key, value=message.value if item is None else item,
-                              headers=dead_letter_headers(reason, source))
-
-    async def deliver(event: faust.types.EventT, result: Scored) -> None:
-        message = event.message
-        for reason, item, index in result.dead_letters:
-            await dead_letter(message, reason, item, index)
-        for key, value in result.reroutes:
-            await events.send(key=key, value=value)
-        store.changed(event, result)
-        for record in result.records:
-            board.risk(record.user, record.risk, record.band, record.ts)
-        for key, alert in result.alerts:
-            outputs.alerts.append((key, orjson.dumps(alert)))
-        counters.alerts += len(result.alerts)
-        if result.records:
-            counters.scored += len(result.records)
-            outputs.scored.setdefault(message.partition, []).extend(result.records)
-            outputs.count += len(result.records)
-
     @user_state.on_recover
     async def show_owned_users() -> None:
         # After every rebalance the board shows exactly the users whose partitions this worker now owns.
         states = ((key, _decode(value)) for key, value in user_state.items() if not key.startswith(b"\x00"))
         board.reload([{"user": key.decode(), **state["live"]} for key, state in states if state.get("live")])
 
-    @app.agent(events, name="score")
+    _score_agent(app, settings, topics, directory, scorer, store, delivery)
+    _feedback_and_ticket_agents(app, settings, topics, scorer, store, delivery)
+    app.task(PopulationFeed(settings.kafka_bootstrap, settings.topic("population"), store.published).follow)
+    return user_state, store.detector_now
+
+
+def _score_agent(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], directory: Directory,
+                 scorer: Scorer, store: TableStore, delivery: Delivery) -> None:
+    pace = Pace(every=YIELD_EVERY)
+
+    @app.agent(topics["events"], name="score")
     async def score(stream: faust.StreamT) -> None:
         # Micro-batches: a batch's outputs go to Kafka together; the users' state it changed is saved
-        # before its offsets are committed (`save_state`). A crash replays from the last commit with the
-        # state saved with it: the replay scores again what was not saved (the sink keeps one row per event)
-        # and skips what the state has counted, so no event is lost or counted twice in a user's risk.
+        # before its offsets are committed (`Delivery.save_state`). A crash replays from the last commit with
+        # the state saved with it: the replay scores again what was not saved (the sink keeps one row per
+        # event) and skips what the state has counted, so no event is lost or counted twice in a user's risk.
         async for taken in stream.take_events(settings.score_batch, within=settings.score_batch_seconds):
             # No event is scored against an empty profile. Waited for inside the loop: until an agent iterates
             # its stream, Faust does not route that topic's messages to it.
             await directory.loaded.wait()
             for event in taken:
                 message = event.message
-                async with lock:
+                async with delivery.lock:
                     try:
                         result = scorer.score(message.value, message.partition, message.offset, message.key)
                     except Exception as e:  # a bug must neither stop the stream nor lose the event
                         log.exception("scoring failed at %s/%s", message.partition, message.offset)
                         store.forget_unsaved()
                         result = Scored(dead_letters=[(f"internal error: {type(e).__name__}: {e}", None, None)])
-                    await deliver(event, result)
-                    if outputs.count >= SCORED_PER_MESSAGE:
-                        await emit()
+                    for reason, item, index in result.dead_letters:
+                        await delivery.dead_letter(message, reason, item, index)
+                    for key, value in result.reroutes:
+                        await topics["events"].send(key=key, value=value)
+                    store.changed(event, result)
+                    delivery.deliver(result)
+                    if delivery.outputs.count >= SCORED_PER_MESSAGE:
+                        await delivery.emit()
                 # Let the producer's sender, the fetcher and the web API run between envelopes.
                 await pace.tick(max(len(result.records), 1))
-            async with lock:
-                await emit()
+            async with delivery.lock:
+                await delivery.emit()
+
+
+def _feedback_and_ticket_agents(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], scorer: Scorer,
+                                store: TableStore, delivery: Delivery) -> None:
+    counters = delivery.counters
 
     @app.agent(topics["feedback"], name="apply-feedback")
     async def apply_feedback(stream: faust.StreamT) -> None:
         """Analysts' verdicts change the user's detector: benign silences that evidence, malicious pins."""
         async for event in stream.events():
             try:
-                async with lock:
+                async with delivery.lock:
                     key, entry = scorer.apply_verdict(orjson.loads(event.message.value), settings.suppress_days)
                     store.users[key] = (event, entry)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as bad:
-                await dead_letter(event.message, f"invalid feedback: {bad}")
+                await delivery.dead_letter(event.message, f"invalid feedback: {bad}")
                 continue
             counters.feedback_applied += 1
 
@@ -323,7 +353,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             try:
                 ticket = parse_ticket(event.message.value)
             except InvalidRecord as bad:
-                await dead_letter(event.message, bad.reason)
+                await delivery.dead_letter(event.message, bad.reason)
                 continue
             await topics["tickets-by-user"].send(key=ticket["assignee"].encode(), value=orjson.dumps(ticket))
 
@@ -331,13 +361,10 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     async def book_tickets(stream: faust.StreamT) -> None:
         async for event in stream.events():
             ticket, key = orjson.loads(event.message.value), event.message.key
-            async with lock:  # saved with the next commit, like the users' state
+            async with delivery.lock:  # saved with the next commit, like the users' state
                 entry = scorer.book(key, ticket)
                 store.books[key] = (event, entry.book)
             counters.tickets_booked += 1
-
-    app.task(PopulationFeed(settings.kafka_bootstrap, settings.topic("population"), store.published).follow)
-    return user_state, store.detector_now
 
 
 @contextmanager

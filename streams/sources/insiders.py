@@ -23,15 +23,24 @@ def _scale(low: float, high: float, intensity: float) -> int:
     return round(low + (high - low) * intensity)
 
 
+def _reads(org: SupportOrg, a: Agent, at, ctx: dict, count: int, gap: tuple[float, float],
+           resource: str = "crm.customers") -> tuple[list[dict], object]:
+    """`count` reads of random customers, `gap` seconds apart; the reads and the time of the last."""
+    out = []
+    for _ in range(count):
+        at += timedelta(seconds=org.rng.uniform(*gap))
+        out.append(org.event(a, at, "record.view", ctx, resource=resource, record_id=org.customer()))
+    return out, at
+
+
 def harvest(org: SupportOrg, a: Agent, day: int, shift: Shift | None) -> list[dict]:
     """Reads customers on none of their tickets at night, a few more every night; exports every other night."""
     rng, n = org.rng, day - a.start_day
     at = org.local_midnight(a, day) + timedelta(hours=1, minutes=rng.uniform(0, 60))
     ctx = {"device": a.device, "src_ip": a.ips[1], "app": a.app}
     out = [org.event(a, at, "login", ctx)]
-    for _ in range(_scale(3, 12, a.intensity) + _scale(1, 6, a.intensity) * n):
-        at += timedelta(seconds=rng.uniform(20, 90))
-        out.append(org.event(a, at, "record.view", ctx, resource="crm.customers", record_id=org.customer()))
+    reads, at = _reads(org, a, at, ctx, _scale(3, 12, a.intensity) + _scale(1, 6, a.intensity) * n, (20, 90))
+    out += reads
     if n % 2 == 1:
         records = _scale(10, 30, a.intensity) + 10 * n
         out.append(org.event(a, at + timedelta(minutes=2), "record.export", ctx, resource="crm.customers",
@@ -79,9 +88,8 @@ def departing(org: SupportOrg, a: Agent, day: int, shift: Shift | None) -> list[
     at = org.local_midnight(a, day) + timedelta(hours=rng.uniform(0.5, 3))
     ctx = {"device": a.device, "src_ip": a.ips[1], "app": a.app}
     out = [org.event(a, at, "login", ctx)]
-    for _ in range(rng.randint(3, 6)):
-        at += timedelta(seconds=rng.uniform(30, 120))
-        out.append(org.event(a, at, "record.view", ctx, resource="crm.customers", record_id=org.customer()))
+    reads, at = _reads(org, a, at, ctx, rng.randint(3, 6), (30, 120))
+    out += reads
     records = _scale(200, 3000, a.intensity)
     out.append(org.event(a, at + timedelta(minutes=1), "record.export", ctx, resource="crm.customers",
                          records=records, bytes=records * 400))
@@ -110,9 +118,8 @@ def stolen_credentials(org: SupportOrg, a: Agent, day: int, shift: Shift | None)
     at = org.local_midnight(a, day) + timedelta(hours=rng.uniform(1, 4))
     ctx = {"device": f"unknown-{rng.randrange(10**6):06d}", "src_ip": f"203.0.113.{rng.randint(1, 254)}", "app": a.app}
     out = [org.event(a, at, "login", ctx)]
-    for _ in range(_scale(5, 40, a.intensity)):
-        at += timedelta(seconds=rng.uniform(10, 60))
-        out.append(org.event(a, at, "record.view", ctx, resource="crm.customers", record_id=org.customer()))
+    reads, at = _reads(org, a, at, ctx, _scale(5, 40, a.intensity), (10, 60))
+    out += reads
     out.append(org.event(a, at + timedelta(minutes=1), "logout", ctx))
     return out
 
@@ -125,10 +132,7 @@ def masquerade(org: SupportOrg, a: Agent, day: int, shift: Shift | None) -> list
     at = org.local_midnight(colleague, day) + timedelta(hours=colleague.shift_start + rng.uniform(1, 6))
     ctx = {"device": colleague.device, "src_ip": colleague.ips[0], "app": colleague.app}
     out = [org.event(a, at, "login", ctx)]
-    for _ in range(_scale(4, 25, a.intensity)):
-        at += timedelta(seconds=rng.uniform(20, 120))
-        out.append(org.event(a, at, "record.view", ctx, resource="crm.customers", record_id=org.customer()))
-    return out
+    return out + _reads(org, a, at, ctx, _scale(4, 25, a.intensity), (20, 120))[0]
 
 
 def self_grant(org: SupportOrg, a: Agent, day: int, shift: Shift | None) -> list[dict]:
@@ -143,10 +147,7 @@ def self_grant(org: SupportOrg, a: Agent, day: int, shift: Shift | None) -> list
     if n == 0:
         out.append(org.event(a, at, "privilege.grant", ctx, resource="iam.roles",
                              attrs={"role": "billing-admin", "target": a.user}))
-    for _ in range(_scale(3, 25, a.intensity)):
-        at += timedelta(seconds=rng.uniform(20, 120))
-        out.append(org.event(a, at, "record.view", ctx, resource="billing.payments", record_id=org.customer()))
-    return out
+    return out + _reads(org, a, at, ctx, _scale(3, 25, a.intensity), (20, 120), resource="billing.payments")[0]
 
 
 def privilege_creep(org: SupportOrg, a: Agent, day: int, shift: Shift | None) -> list[dict]:
@@ -156,10 +157,7 @@ def privilege_creep(org: SupportOrg, a: Agent, day: int, shift: Shift | None) ->
         return []
     rng, resource, out = org.rng, CREEP[n // 3], []
     at = shift.start + timedelta(hours=rng.uniform(1, shift.hours - 1))
-    for _ in range(_scale(3, 15, a.intensity)):
-        at += timedelta(seconds=rng.uniform(20, 120))
-        out.append(org.event(a, at, "record.view", shift.ctx, resource=resource, record_id=org.customer()))
-    return out
+    return out + _reads(org, a, at, shift.ctx, _scale(3, 15, a.intensity), (20, 120), resource=resource)[0]
 
 
 CREEP = ("billing.payments", "crm.vip", "hr.salaries", "finance.ledger")

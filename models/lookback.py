@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from models.context import Context
-from models.persistence import Persistence
+from models.persistence import QUANTITIES, Persistence
 from models.signal import T1213, T1567, Signal
 
 
@@ -46,9 +46,8 @@ class DepartureLookback:
         self.day = day
         peers = ctx.population.peer(profile.peer_group)
         found = []
-        for which, (name, verb) in enumerate((("outside", "read {n:.0f} customers outside their tickets"),
-                                              ("moved", "moved {n:.0f} records out"))):
-            totals = memory.totals[name]
+        for which, q in enumerate(q for q in QUANTITIES if q.weekly):
+            name, verb, totals = q.name, q.total, memory.totals[q.name]
             days = len(totals.days)
             total = sum(totals.days)
             if days < 3 or total < 2 * self.reported[which] or total <= peers.week_threshold(name, days=days):

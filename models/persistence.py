@@ -119,6 +119,7 @@ class Quantity:
     what: str  # "read customers outside their tickets"
     unit: str
     technique: str
+    total: str  # the sum in words, e.g. "read {n:.0f} customers outside their tickets"
     trace: float  # a day with at least this much (and twice the user's usual day, if `above_usual`) is a trace
     prior: float  # the share of a user's days taken to be traces before their own days say otherwise
     above_usual: bool = False
@@ -126,11 +127,12 @@ class Quantity:
 
 
 QUANTITIES = (
-    Quantity("outside", "read customers outside their tickets", "customers", T1213, trace=2, prior=0.05),
-    Quantity("moved", "moved records out", "records", T1567, trace=10, prior=0.2),
+    Quantity("outside", "read customers outside their tickets", "customers", T1213,
+             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05),
+    Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2),
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
-    Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213, trace=20,
-             prior=0.1, above_usual=True, weekly=False),
+    Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213,
+             "read {n:.0f} records no ticket of theirs explains", trace=20, prior=0.1, above_usual=True, weekly=False),
 )
 
 
@@ -267,8 +269,7 @@ class Persistence:
             name=f"cumulative.{q.name}",
             family="cumulative",
             points=self.sum_points,
-            reason=f"{q.what.replace(q.unit, f'{week:.0f} {q.unit}', 1) if q.unit in q.what else q.what + f' ({week:.0f} {q.unit})'}"
-                   f" in the last {WEEK} working days, where peers ({group}) average {peers_week:.0f}",
+            reason=f"{q.total.format(n=week)} in the last {WEEK} working days, where peers ({group}) average {peers_week:.0f}",
             observed=week,
             expected=round(peers_week, 1),
             technique=q.technique,

@@ -302,8 +302,6 @@ def plot_risk(run: RunResult, user: str, path: Path, config: DetectorConfig) -> 
     import matplotlib
 
     matplotlib.use("Agg")
-    from datetime import datetime, timezone
-
     import matplotlib.pyplot as plt
 
     points = run.series.get(user, [])

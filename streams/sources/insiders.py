@@ -10,7 +10,7 @@ day (None when they do not work), and returns the day's malicious events.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ def _scale(low: float, high: float, intensity: float) -> int:
     return round(low + (high - low) * intensity)
 
 
-def _reads(org: SupportOrg, a: Agent, at, ctx: dict, count: int, gap: tuple[float, float],
-           resource: str = "crm.customers") -> tuple[list[dict], object]:
+def _reads(org: SupportOrg, a: Agent, at: datetime, ctx: dict, count: int, gap: tuple[float, float],
+           resource: str = "crm.customers") -> tuple[list[dict], datetime]:
     """`count` reads of random customers, `gap` seconds apart; the reads and the time of the last."""
     out = []
     for _ in range(count):

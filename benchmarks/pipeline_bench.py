@@ -1,6 +1,6 @@
 """End-to-end, side by side: events produced to Kafka → scored by a worker → stored in ClickHouse.
 
-    python -m benchmarks.pipeline_bench [--users 200] [--days 7] [--rate 0] [--json FILE]
+    vigil bench [--users 200] [--days 7] [--rate 0] [--partitions 4] [--modes …] [--json FILE]
 
 One broker (started here, loopback) and the same simulated events for every
 mode, each mode with its own topics, worker and data dir:
@@ -19,7 +19,6 @@ receives its scored record, both on this machine's clock.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -43,32 +42,24 @@ from streams.topics import create_topics
 ENVELOPE_WINDOW = 0.02  # seconds; Vigil's EventProducer lingers as long
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--days", type=int, default=7)
-    parser.add_argument("--rate", type=float, default=0.0, help="events/s to produce; 0 = as fast as possible")
-    parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--modes", default="envelopes,single,ceilings")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-
+def run_bench(*, users: int, days: int, rate: float, partitions: int, modes: list[str], json_out: Path | None) -> dict:
+    """Every mode in `modes` on one broker of its own, the same events each; print and return the results."""
     home = Path(tempfile.mkdtemp(prefix="vigil-pipeline-"))
     base = {"VIGIL_KAFKA_BOOTSTRAP": "127.0.0.1:39092", "VIGIL_KAFKA_CONTROLLER_PORT": "39093",
-            "VIGIL_PARTITIONS": str(args.partitions)}
+            "VIGIL_PARTITIONS": str(partitions)}
     broker = LocalKafka(Settings(data_dir=home, **{k[6:].lower(): v for k, v in base.items()}))
     broker.start()
-    org = SupportOrg(users=args.users, days=args.days, seed=3)
+    org = SupportOrg(users=users, days=days, seed=3)
     events = list(org.events())
-    results = {"events": len(events), "users": args.users, "partitions": args.partitions, "rate": args.rate or "max"}
+    results = {"events": len(events), "users": users, "partitions": partitions, "rate": rate or "max"}
     try:
-        for mode in args.modes.split(","):
+        for mode in modes:
             env = base | {"VIGIL_DATA_DIR": str(home / mode), "VIGIL_TOPIC_PREFIX": f"bench-{mode}",
                           "VIGIL_APP_ID": f"bench-{mode}", "VIGIL_WEB_PORT": "36066"}
             os.environ.update(env)
             settings = Settings()
             create_topics(settings)
-            results[mode] = ceilings(settings, events, home) if mode == "ceilings" else run(settings, org, events, mode, args.rate, home)
+            results[mode] = ceilings(settings, events, home) if mode == "ceilings" else run(settings, org, events, mode, rate, home)
             print(mode, json.dumps(results[mode]), flush=True)
     finally:
         broker.stop()
@@ -79,8 +70,9 @@ def main() -> None:
             if mode in results and "events_per_second" in ceiling:
                 results[f"{mode}_vs_{engine}"] = round(results[mode]["events_per_second"] / ceiling["events_per_second"], 3)
     print(json.dumps(results, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    if json_out:
+        json_out.write_text(json.dumps(results, indent=2))
+    return results
 
 
 def produce(settings: Settings, events: list[dict], mode: str, rate: float, handed: dict[str, float] | None = None) -> float:
@@ -259,4 +251,6 @@ def _wait(condition, timeout: float) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from streams.cli import app
+
+    app(["bench", *sys.argv[1:]])

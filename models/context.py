@@ -19,7 +19,6 @@ class Profile:
     role: str = ""
     team: str = ""
     privileged: bool = False
-    hired: float | None = None
     leaving: float | None = None
     tags: tuple[str, ...] = ()
 
@@ -41,7 +40,6 @@ class Profile:
             role=entry.get("role") or "",
             team=entry.get("team") or "",
             privileged=bool(entry.get("privileged")),
-            hired=entry.get("hired"),
             leaving=entry.get("leaving"),
             tags=tuple(entry.get("tags") or ()),
         )

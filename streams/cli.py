@@ -508,7 +508,7 @@ def evaluate(
     alerts: Optional[Path] = typer.Option(None, help="Write every alert to this NDJSON file."),
     matrix: bool = typer.Option(False, help="The scenario matrix: tuned and held-out sets, detection against "
                                             "intensity (table and chart), false alerts per confounder."),
-    matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, held-out, sealed)."),
+    matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, held-out, sealed, fresh)."),
 ) -> None:
     """Replay labelled events through the worker's scorer (no Kafka) and measure detection per scenario."""
     from streams import evaluation
@@ -531,14 +531,19 @@ def evaluate(
                        plot_user=plot_user, jobs=jobs, partitions=partitions or settings.partitions, alerts_file=alerts)
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def bench(ctx: typer.Context) -> None:
-    """End-to-end benchmark: envelopes vs one event per message vs decode-only ceilings (benchmarks/pipeline_bench.py)."""
-    import subprocess
+@app.command()
+def bench(
+    users: int = typer.Option(200, min=2, help="Simulated users."),
+    days: int = typer.Option(7, min=1, help="Simulated days."),
+    rate: float = typer.Option(0.0, min=0, help="Events per second to produce; 0 = as fast as possible."),
+    partitions: int = typer.Option(4, min=1, help="Partitions of the bench's event topics."),
+    modes: str = typer.Option("envelopes,single,ceilings", help="Comma-separated: envelopes, single, ceilings."),
+    json_out: Path | None = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+) -> None:
+    """End-to-end benchmark on a broker of its own: envelopes vs one event per message vs decode-only ceilings."""
+    from benchmarks.pipeline_bench import run_bench
 
-    from streams.settings import REPO_ROOT
-
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "benchmarks.pipeline_bench", *ctx.args], cwd=REPO_ROOT))
+    run_bench(users=users, days=days, rate=rate, partitions=partitions, modes=modes.split(","), json_out=json_out)
 
 
 @app.command()

@@ -140,10 +140,6 @@ class ClickHouseStore:
                 self.client.raw_insert(f"{self.database}.{table}", spec.columns, body, fmt="JSONEachRow")
         return len(unique)
 
-    def insert_scored(self, records: list[dict]) -> int:
-        """Insert scored events (as the scoring agent writes them) not already stored."""
-        return self.insert("scored_events", [Row.of(r, r["event_id"]) for r in records])
-
     def insert_alerts(self, records: list[dict]) -> int:
         return self.insert("alerts", [Row.of(r, r["alert_id"]) for r in records])
 

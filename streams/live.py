@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 
 import faust
 import orjson
@@ -27,9 +26,8 @@ class LiveBoard:
 
     """
 
-    def __init__(self, alerts_kept: int = 500) -> None:
+    def __init__(self) -> None:
         self.users: dict[str, dict] = {}
-        self.alerts: deque[dict] = deque(maxlen=alerts_kept)
         self.subscribers: set[asyncio.Queue] = set()
 
     def risk(self, user: str, risk: float, band: str, ts: float) -> None:
@@ -43,7 +41,6 @@ class LiveBoard:
         self.users = {row["user"]: row for row in rows}
 
     def alert(self, alert: dict) -> None:
-        self.alerts.appendleft(alert)
         self._publish({"type": "alert", **alert})
 
     def leaderboard(self, limit: int) -> list[dict]:

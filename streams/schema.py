@@ -49,6 +49,8 @@ class Migration:
             if not match:
                 raise SchemaError(f"{path.name}: migration files are named NNN_what.sql")
             migrations.append(cls(int(match.group(1)), path.name, path.read_text()))
+        if not migrations:  # an install without its package data would otherwise report "up to date"
+            raise SchemaError(f"no migrations in {folder}: this installation of Vigil is incomplete (reinstall it)")
         versions = [m.version for m in migrations]
         if len(set(versions)) != len(versions):
             raise SchemaError(f"two migrations share a version number: {versions}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 from functools import cached_property
 from pathlib import Path
@@ -12,8 +13,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from models import DetectorConfig
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-INFRA_DIR = REPO_ROOT / "infra"
+#: Migrations, saved queries and the broker's config: package data, found wherever Vigil is installed.
+INFRA_DIR = Path(str(importlib.resources.files("infra")))
 
 
 def _config_file() -> Path:

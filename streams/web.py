@@ -6,8 +6,10 @@ import asyncio
 import hmac
 import importlib.resources
 from pathlib import Path
+from typing import Annotated, Literal, TypeVar
 
 import faust
+import msgspec
 import orjson
 from aiohttp import web as aioweb
 from faust.web import Request, Response, View
@@ -28,6 +30,44 @@ PLOTLY_JS = Path(str(importlib.resources.files("plotly"))) / "package_data" / "p
 STATIC = {"dashboard.js": (DASHBOARD / "dashboard.js", "text/javascript"),
           "dashboard.css": (DASHBOARD / "dashboard.css", "text/css"),
           "plotly.min.js": (PLOTLY_JS, "text/javascript")}
+
+class LeaderboardQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """``/api/leaderboard`` query parameters."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 20
+
+
+class AlertsQuery(msgspec.Struct, forbid_unknown_fields=True):
+    """``/api/alerts`` query parameters.
+
+    >>> query_params({"band": "high", "limit": "5"}, AlertsQuery)
+    AlertsQuery(band='high', status='any', user='', limit=5)
+    >>> query_params({"limit": "lots"}, AlertsQuery)
+    Traceback (most recent call last):
+    ...
+    streams.web.BadQuery: Expected `int`, got `str` - at `$.limit`
+    """
+
+    band: Literal[BANDS] = "medium"
+    status: Literal["open", "benign", "malicious", "any"] = "any"
+    user: str = ""
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+
+
+class BadQuery(ValueError):
+    """A query parameter that does not fit its endpoint; the message says which and why (a 400, never a 500)."""
+
+
+Shape = TypeVar("Shape")
+
+
+def query_params(query, shape: type[Shape]) -> Shape:
+    """The request's query parameters as `shape`, numbers converted from text; `BadQuery` if they do not fit."""
+    try:
+        return msgspec.convert(dict(query), shape, strict=False)
+    except msgspec.ValidationError as e:
+        raise BadQuery(str(e)) from None
+
 
 ALERTS_SQL = """
 SELECT a.alert_id AS alert_id, a.ts AS ts, a.user AS user, a.band AS band, a.previous AS previous, a.risk AS risk,
@@ -114,7 +154,11 @@ def register(app: faust.App, settings: Settings, sink: ClickHouseSink, counters:
         async def get(self, request: Request) -> Response:
             if not authorized(request):
                 return denied(self)
-            return json(self, board.leaderboard(min(int(request.query.get("limit", 20)), 500)))
+            try:
+                limit = query_params(request.query, LeaderboardQuery).limit
+            except BadQuery as e:
+                return json(self, {"error": str(e)}, status=400)
+            return json(self, board.leaderboard(limit))
 
     @app.page("/api/alerts")
     class Alerts(View):
@@ -123,11 +167,12 @@ def register(app: faust.App, settings: Settings, sink: ClickHouseSink, counters:
         async def get(self, request: Request) -> Response:
             if not authorized(request):
                 return denied(self)
-            band = request.query.get("band", "medium")
-            if band not in BANDS:
-                return json(self, {"error": f"band must be one of {', '.join(BANDS)}"}, status=400)
-            parameters = {"bands": list(BANDS[BANDS.index(band):]), "status": request.query.get("status", "any"),
-                          "user": request.query.get("user", ""), "limit": min(int(request.query.get("limit", 100)), 1000)}
+            try:
+                query = query_params(request.query, AlertsQuery)
+            except BadQuery as e:
+                return json(self, {"error": str(e)}, status=400)
+            parameters = {"bands": list(BANDS[BANDS.index(query.band):]), "status": query.status, "user": query.user,
+                          "limit": query.limit}
             return json(self, await rows(ALERTS_SQL, parameters))
 
     @app.page("/api/users/{user}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 
 from streams.app import api_token
@@ -71,6 +72,32 @@ def test_dashboard_api_needs_the_token(make_worker, browser):
     response = page.request.get(f"{worker.settings.web_url}/api/leaderboard")
     assert response.status == 401
     assert page.request.get(f"{worker.settings.web_url}/dashboard").status == 200  # the shell asks for the token
+
+
+BAD_QUERIES = {
+    "/api/alerts?limit=lots": "Expected `int`, got `str` - at `$.limit`",
+    "/api/alerts?limit=0": "Expected `int` >= 1 - at `$.limit`",
+    "/api/alerts?band=severe": "at `$.band`",
+    "/api/alerts?status=closed": "at `$.status`",
+    "/api/alerts?colour=red": "unknown field `colour`",
+    "/api/leaderboard?limit=9999": "Expected `int` <= 500 - at `$.limit`",
+}
+
+
+def test_bad_query_parameters_are_a_400_that_says_why(make_worker):
+    import urllib.error
+    import urllib.request
+
+    worker = make_worker().start()
+    headers = {"Authorization": f"Bearer {api_token(worker.settings)}"}
+    for path, complaint in BAD_QUERIES.items():
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(f"{worker.settings.web_url}{path}", headers=headers), timeout=10)
+        assert (refused.value.code, path) == (400, path)
+        assert complaint in orjson.loads(refused.value.read())["error"], path
+    with urllib.request.urlopen(urllib.request.Request(f"{worker.settings.web_url}/api/alerts?band=high&limit=5",
+                                                       headers=headers), timeout=10) as fine:
+        assert orjson.loads(fine.read()) == []
 
 
 def test_watch_and_metrics_show_the_same_worker(make_worker):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.clickhouse import QueryRejected
-from tests.streams.conftest import scored_row as scored
+from tests.streams.conftest import insert_scored, scored_row as scored
 
 
 def test_migrations_run_twice_without_change(store):
@@ -21,9 +21,9 @@ def test_migrations_run_twice_without_change(store):
 
 def test_redelivered_rows_are_not_stored_twice(store):
     batch = [scored(f"r{i}") for i in range(100)]
-    assert store.insert_scored(batch) == 100
-    assert store.insert_scored(batch[50:] + [scored("r-new")]) == 1  # half redelivered, one new
-    assert store.insert_scored(batch[:3] + batch[:3]) == 0  # duplicates within a batch too
+    assert insert_scored(store, batch) == 100
+    assert insert_scored(store, batch[50:] + [scored("r-new")]) == 1  # half redelivered, one new
+    assert insert_scored(store, batch[:3] + batch[:3]) == 0  # duplicates within a batch too
     assert store.query_readonly("SELECT count(), uniqExact(event_id) FROM vigil.scored_events "
                                 "WHERE event_id LIKE 'r%'").rows == [[101, 101]]
 
@@ -43,7 +43,7 @@ def test_query_path_refuses_anything_but_one_read(store, sql, why):
 
 
 def test_parameters_are_bound_not_pasted(store):
-    store.insert_scored([scored("p1", user="o'brien")])
+    insert_scored(store, [scored("p1", user="o'brien")])
     rows = store.query_readonly("SELECT event_id FROM vigil.scored_events WHERE user = {u:String}", {"u": "o'brien"})
     assert rows.rows == [["p1"]]
 
@@ -51,7 +51,7 @@ def test_parameters_are_bound_not_pasted(store):
 def test_a_refused_query_does_not_make_the_writer_read_only(store):
     with pytest.raises(QueryRejected):
         store.query_readonly("DROP TABLE vigil.alerts")
-    assert store.insert_scored([scored("after-refusal")]) == 1
+    assert insert_scored(store, [scored("after-refusal")]) == 1
 
 
 HOSTILE_KEYS = ["a'b", "a\\'b", "\\", "'", "''", "\\\\'", "`", "x\ny", "x\ty", "\x00", "{keys:Array(String)}",
@@ -60,8 +60,8 @@ HOSTILE_KEYS = ["a'b", "a\\'b", "\\", "'", "''", "\\\\'", "`", "x\ny", "x\ty", "
 
 def test_keys_that_try_to_leave_their_quotes_are_stored_once_and_found_again(store):
     rows = [scored(key, user=key) for key in HOSTILE_KEYS]
-    assert store.insert_scored(rows) == len(HOSTILE_KEYS)
-    assert store.insert_scored(rows) == 0  # each found by the duplicate check, as it was written
+    assert insert_scored(store, rows) == len(HOSTILE_KEYS)
+    assert insert_scored(store, rows) == 0  # each found by the duplicate check, as it was written
     stored = store.query_readonly("SELECT event_id, user FROM vigil.scored_events WHERE event_id IN {k:Array(String)}",
                                   {"k": HOSTILE_KEYS}).rows
     assert sorted(stored) == sorted([k, k] for k in HOSTILE_KEYS)
@@ -70,5 +70,5 @@ def test_keys_that_try_to_leave_their_quotes_are_stored_once_and_found_again(sto
 
 def test_the_duplicate_check_reaches_rows_at_the_earliest_millisecond(store):
     first = scored("ms-edge", ts=1793613600.0005)  # stored as .000 or .001: the check must still see it
-    assert store.insert_scored([first]) == 1
-    assert store.insert_scored([first]) == 0
+    assert insert_scored(store, [first]) == 1
+    assert insert_scored(store, [first]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.hunting import QueryParameterError, library, parse_params, saved
-from tests.streams.conftest import scored_row
+from tests.streams.conftest import insert_scored, scored_row
 
 MONDAY = 1793577600  # 2026-11-02 00:00 UTC
 DAY, HOUR = 86400, 3600
@@ -33,7 +33,7 @@ def hunt(store):
     for i in range(40):
         add("eve", MONDAY + 15 * DAY + 2 * HOUR + i * 30, record_id=f"X{i}", unjustified=True, risk=60.0 + i, score=5.0)
     add("eve", MONDAY + 15 * DAY + 2 * HOUR + 1500, action="record.export", record_id="", records=500, risk=99.0, score=20.0)
-    store.insert_scored(rows)
+    insert_scored(store, rows)
     return rows
 
 

@@ -62,10 +62,10 @@ def faust_agent(bootstrap: str, topic: str, clock: Clock, scheme: str = "kafka",
 
 
 def vigil_transport(bootstrap: str, topic: str, clock: Clock) -> None:
-    """The same Faust agent as Vigil runs it: on Vigil's transport (streams/kafka_driver.py), without the spinner,
-    and without Faust's Monitor sensor (streams/app.py)."""
-    from streams import kafka_driver
-    from streams.app import App
+    """The same Faust agent as Vigil runs it: on Vigil's transport (streams/worker/kafka_driver.py), without the spinner,
+    and without Faust's Monitor sensor (streams/worker/app.py)."""
+    from streams.worker import kafka_driver
+    from streams.worker.app import App
 
     faust_agent(bootstrap, topic, clock, scheme=kafka_driver.SCHEME, spinner=False, app_type=App)
 

@@ -16,7 +16,14 @@ import statistics
 import time
 from collections import defaultdict
 
-from models import Context, DetectorConfig, Population, Profile, TicketBook, UserDetector
+from models import (
+    Context,
+    DetectorConfig,
+    Population,
+    Profile,
+    TicketBook,
+    UserDetector,
+)
 from streams.contract import parse_directory_entry, parse_event, parse_ticket
 from streams.sources.simulator import SupportOrg
 

@@ -9,7 +9,7 @@ mode, each mode with its own topics, worker and data dir:
 - ``single``: one event per message, as any other producer may send;
 - ``ceilings``: consumers that only decode the single-event topic — a raw
   aiokafka loop, a Faust agent (as Faust ships, and on Vigil's transport,
-  streams/kafka_driver.py) and a Quix Streams app (``pip install .[bench]``).
+  streams/worker/kafka_driver.py) and a Quix Streams app (``pip install .[bench]``).
 
 Throughput is from the first produce to the last row stored. Latency is per
 event, from the moment the bench hands it to the producer (for envelopes,
@@ -34,10 +34,10 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from streams.contract import envelope, partition_for
-from streams.local_kafka import LocalKafka
+from streams.ops.local_kafka import LocalKafka
 from streams.settings import Settings
 from streams.sources.simulator import SupportOrg
-from streams.topics import create_topics
+from streams.worker.topics import create_topics
 
 ENVELOPE_WINDOW = 0.02  # seconds; Vigil's EventProducer lingers as long
 
@@ -106,7 +106,7 @@ def produce(settings: Settings, events: list[dict], mode: str, rate: float, hand
 
 
 def run(settings: Settings, org: SupportOrg, events: list[dict], mode: str, rate: float, home: Path) -> dict:
-    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], stdout=open(home / f"{mode}.log", "wb"),
+    worker = subprocess.Popen([sys.executable, "-m", "streams.ops.cli", "worker"], stdout=open(home / f"{mode}.log", "wb"),
                               stderr=subprocess.STDOUT)
     try:
         _wait(lambda: _health(settings) is not None, 120)
@@ -251,6 +251,6 @@ def _wait(condition, timeout: float) -> None:
 
 
 if __name__ == "__main__":
-    from streams.cli import app
+    from streams.ops.cli import app
 
     app(["bench", *sys.argv[1:]])

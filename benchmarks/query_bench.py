@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from streams.clickhouse import ClickHouseStore
-from streams.hunting import library
+from streams.store.clickhouse import ClickHouseStore
+from streams.store.hunting import library
 
 START = "2026-08-01 00:00:00"
 GENERATE = """

@@ -2,7 +2,7 @@
 
     python -m benchmarks.worker_matrix [--set tuned] [--partitions 4] [--seeds 1,2] [--out docs/matrix]
 
-For each seed of a matrix set (`streams/matrix.py`) one broker (started here
+For each seed of a matrix set (`streams/ops/matrix.py`) one broker (started here
 on loopback ports, stopped by pid) and a fresh worker with its own topics:
 the directory and every ticket go in first, then the events in batch
 envelopes as fast as the producer can send them (a backfill, the hardest
@@ -34,12 +34,12 @@ from kafka import KafkaConsumer
 from rich.console import Console
 
 from models import DetectorConfig
-from streams import matrix
-from streams.evaluation import RunResult, replay, simulated
-from streams.local_kafka import LocalKafka
+from streams.ops import matrix
+from streams.ops.evaluation import RunResult, replay, simulated
+from streams.ops.local_kafka import LocalKafka
 from streams.settings import Settings
 from streams.sources import loading
-from streams.topics import create_topics
+from streams.worker.topics import create_topics
 
 
 def free_ports(n: int) -> list[int]:
@@ -67,7 +67,7 @@ class WorkerRun:
     def __enter__(self) -> WorkerRun:
         create_topics(self.settings)
         env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")} | self.env
-        self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "streams.ops.cli", "worker"], env=env,
                                         stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self._wait(lambda: self.health() is not None, 120, "the worker's /health")
         return self

@@ -9,6 +9,7 @@ from models.signal import T1213, Signal, escalation_points
 from models.volume import MIN_UNEXPLAINED
 from models.window import DAY, HOUR, UnexplainedShare, WindowBaseline
 
+
 class DistinctCount:
     """Distinct values in a window's current period, feeding the window's running value."""
 

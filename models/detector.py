@@ -8,8 +8,8 @@ from models.breadth import CustomerBreadth
 from models.context import DAY, Context, Profile
 from models.event import EXFIL_ACTIONS, AccessEvent
 from models.exfil import Exfiltration
-from models.multivariate import FEATURES
 from models.lookback import DepartureLookback
+from models.multivariate import FEATURES
 from models.novelty import FirstSeen
 from models.peers import PeerDeviation
 from models.persistence import Persistence

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import secrets
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from models import DetectorConfig
 
@@ -123,6 +129,20 @@ class Settings(BaseSettings):
                 value = "********"
             shown[name] = "" if value is None else str(value)
         return shown
+
+
+def api_token(settings: Settings) -> str:
+    """The web API's bearer token: from settings, or generated once into data_dir (mode 0600)."""
+    if settings.api_token is not None:
+        return settings.api_token.get_secret_value()
+    path = settings.token_file
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
 
 
 def _mask_url(url: str) -> str:

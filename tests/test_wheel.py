@@ -8,6 +8,7 @@ once said "schema up to date" and created nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,9 @@ def run(*command, cwd: Path, env: dict | None = None, timeout: float = 600) -> s
 def installed(tmp_path_factory) -> Path:
     """The `vigil` command of a wheel built from this checkout, installed into a venv of its own."""
     home = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", home / "dist", REPO, cwd=home)
+    source = home / "source"  # a copy: setuptools builds in the source tree and would leave build/ in the checkout
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "test-artifacts", "eval-results"))
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", home / "dist", source, cwd=home)
     [wheel] = (home / "dist").glob("vigil_ueba-*.whl")
     run(sys.executable, "-m", "venv", home / "venv", cwd=home)
     run(home / "venv" / "bin" / "pip", "install", "--quiet", wheel, cwd=home, timeout=1200)
@@ -47,7 +50,7 @@ def test_the_wheel_carries_its_run_time_data(installed):
                 "import importlib.metadata as m; print('\\n'.join(str(f) for f in m.files('vigil-ueba')))",
                 cwd=installed.parent)
     for expected in ("infra/clickhouse/migrations/001_scored_events.sql", "infra/clickhouse/queries/riskiest-users.sql",
-                     "infra/kafka/server.properties", "infra/kafka/pom.xml", "streams/dashboard/dashboard.js"):
+                     "infra/kafka/server.properties", "infra/kafka/pom.xml", "streams/worker/dashboard/dashboard.js"):
         assert expected in files
 
 

@@ -7,9 +7,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
-from streams.contract import InvalidRecord, parse_directory_entry, parse_event, parse_ticket
+from streams.contract import (
+    InvalidRecord,
+    parse_directory_entry,
+    parse_event,
+    parse_ticket,
+)
 from streams.settings import Settings
 from streams.sources.files import read_records
 from streams.sources.producer import EventProducer

@@ -23,10 +23,10 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from streams.local_kafka import LocalKafka
-from streams.query import query_worker
+from streams.ops.local_kafka import LocalKafka
+from streams.ops.query import query_worker
 from streams.settings import Settings
-from streams.topics import create_topics
+from streams.worker.topics import create_topics
 
 
 def free_ports(n: int) -> list[int]:
@@ -80,7 +80,7 @@ class Worker:
     settings: Settings
     env: dict[str, str]
     log: Path
-    command: tuple[str, ...] = ("-m", "streams.cli")  # what `python` runs, before `worker`
+    command: tuple[str, ...] = ("-m", "streams.ops.cli")  # what `python` runs, before `worker`
     process: subprocess.Popen | None = None
     producer: KafkaProducer | None = field(default=None, repr=False)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 def main(bootstrap: str, topic: str, count: int, out: Path) -> None:
     import faust
 
-    from streams import kafka_driver
+    from streams.worker import kafka_driver
 
     paths: Counter[str] = Counter()
     check = kafka_driver.Consumer._delivery_check

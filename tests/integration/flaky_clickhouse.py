@@ -12,8 +12,8 @@ from pathlib import Path
 
 from clickhouse_connect.driver.exceptions import OperationalError
 
-from streams import cli
-from streams.clickhouse import ClickHouseStore
+from streams.ops import cli
+from streams.store.clickhouse import ClickHouseStore
 
 
 class FlakyClient:

@@ -31,7 +31,7 @@ def test_breach_report_matches_ground_truth(make_worker, tmp_path):
     (insider,) = org.truth.insiders
     truth = {e["record_id"] for e in events if e["user"] == insider and e.get("record_id")}
     out = tmp_path / "notify.json"
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "report", "breach", insider, "--format", "json",
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "report", "breach", insider, "--format", "json",
                            "--output", str(out)], env=worker.env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     listed = json.loads(out.read_text())

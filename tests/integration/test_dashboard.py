@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.app import api_token
+from streams.settings import api_token
 from tests.integration.conftest import wait_for
 from tests.integration.scenarios import night_reads, train
 
@@ -107,7 +107,7 @@ def test_watch_and_metrics_show_the_same_worker(make_worker):
 
     worker = make_worker().start()
     train(worker, ["ann"], days=3)
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "watch", "--once", "--band", "low"], env=worker.env | {"COLUMNS": "160"},
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "watch", "--once", "--band", "low"], env=worker.env | {"COLUMNS": "160"},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "Leaderboard" in done.stdout and "ann" in done.stdout

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.clickhouse import ClickHouseStore
 from streams.contract import partition_for
-from streams.local_kafka import LocalKafka
+from streams.ops.local_kafka import LocalKafka
 from streams.settings import Settings
 from streams.sources.producer import EventProducer
+from streams.store.clickhouse import ClickHouseStore
 from tests.integration.conftest import event, free_ports, wait_for
 
 pytestmark = pytest.mark.integration

@@ -27,7 +27,7 @@ def test_benign_verdict_stops_repeat_alerts_for_that_reason_and_user(make_worker
     first = wait_for(lambda: serious_alerts(worker), what="the first night's alert")
     alert_id, families = first[-1]
 
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "feedback", alert_id, "--verdict", "benign",
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "feedback", alert_id, "--verdict", "benign",
                            "--note", "night shift on the migration project", "--analyst", "sam"],
                           env=worker.env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -46,6 +46,6 @@ def test_benign_verdict_stops_repeat_alerts_for_that_reason_and_user(make_worker
 
 def test_feedback_on_an_unknown_alert_says_so(make_worker):
     worker = make_worker().start()
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "feedback", "no-such-alert", "--verdict", "benign"],
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "feedback", "no-such-alert", "--verdict", "benign"],
                           env=worker.env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "no alert 'no-such-alert'" in done.stderr

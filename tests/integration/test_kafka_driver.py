@@ -14,7 +14,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from streams.kafka_driver import produce_batches, seek_to_committed_or_beginning
+from streams.worker.kafka_driver import produce_batches, seek_to_committed_or_beginning
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import urllib.request
 import orjson
 import pytest
 
-from streams.clickhouse import QueryRejected
+from streams.store.clickhouse import QueryRejected
 from tests.integration.conftest import event, wait_for
 
 pytestmark = pytest.mark.integration
@@ -130,7 +130,7 @@ def test_ingest_cli_sends_valid_rows_and_dead_letters_the_rest(make_worker, tmp_
         "c3,2026-11-02T10:02:00,ann,record.view,1,crm.customers\n"
         "c4,1793578000000,bob,record.search,12,crm.customers\n"
     )
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "ingest", str(csv_file)], env=worker.env,
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "ingest", str(csv_file)], env=worker.env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "rejected (to dead-letter)" in done.stdout

@@ -120,7 +120,7 @@ def test_alert_deactivates_the_user_on_the_scim_server(make_worker, scim, webhoo
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.actions WHERE hook = 'scim' AND status = 'succeeded'"),
              what="the SCIM action in ClickHouse")
 
-    done = subprocess.run([sys.executable, "-m", "streams.cli", "reinstate", "ann"], env=worker.env,
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "reinstate", "ann"], env=worker.env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert scim.active("ann")

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from rich.console import Console
 
-from streams import evaluation
+from streams.ops import evaluation
 from streams.sources import loading
 from tests.integration.conftest import wait_for
 

@@ -6,10 +6,18 @@ import json
 
 import pytest
 
-from models import AccessEvent, Context, DetectorConfig, Population, Profile, TicketBook, UserDetector
+from models import (
+    AccessEvent,
+    Context,
+    DetectorConfig,
+    Population,
+    Profile,
+    TicketBook,
+    UserDetector,
+)
 from models.population import Organisation
-from models.risk import RiskBands, RiskLedger
 from models.rhythm import WeeklyRhythm
+from models.risk import RiskBands, RiskLedger
 from models.window import WindowBaseline
 
 MONDAY = 1793577600  # 2026-11-02 00:00 UTC

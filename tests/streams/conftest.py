@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.clickhouse import ClickHouseStore, Row
+from streams.store.clickhouse import ClickHouseStore, Row
 
 
 def scored_row(event_id: str, user: str = "ann", ts: float = 1793613600.0, **fields) -> dict:

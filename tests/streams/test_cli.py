@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from streams.cli import app
+from streams.ops.cli import app
 
 runner = CliRunner()
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams.clickhouse import QueryRejected
-from tests.streams.conftest import insert_scored, scored_row as scored
+from streams.store.clickhouse import QueryRejected
+from tests.streams.conftest import insert_scored
+from tests.streams.conftest import scored_row as scored
 
 
 def test_migrations_run_twice_without_change(store):

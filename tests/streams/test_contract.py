@@ -7,8 +7,16 @@ import random
 
 import pytest
 
-from streams.contract import (InvalidRecord, Rejected, decode_message, envelope, parse_directory_entry, parse_event,
-                              parse_ticket, read_message)
+from streams.contract import (
+    InvalidRecord,
+    Rejected,
+    decode_message,
+    envelope,
+    parse_directory_entry,
+    parse_event,
+    parse_ticket,
+    read_message,
+)
 
 VALID = {"event_id": "e1", "ts": "2026-11-02T10:00:00Z", "user": "ann", "action": "record.view"}
 

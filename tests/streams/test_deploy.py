@@ -7,8 +7,8 @@ import re
 
 import yaml
 
-from streams.schema import Layout, Migration
 from streams.settings import INFRA_DIR
+from streams.store.schema import Layout, Migration
 
 DEPLOY = INFRA_DIR / "deploy"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.hunting import QueryParameterError, library, parse_params, saved
+from streams.store.hunting import QueryParameterError, library, parse_params, saved
 from tests.streams.conftest import insert_scored, scored_row
 
 MONDAY = 1793577600  # 2026-11-02 00:00 UTC

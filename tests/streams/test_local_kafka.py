@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from streams.local_kafka import KafkaSetupError, LocalKafka
+from streams.ops.local_kafka import KafkaSetupError, LocalKafka
 from streams.settings import Settings
 
 

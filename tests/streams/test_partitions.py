@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from models import DetectorConfig
-from streams import evaluation
+from streams.ops import evaluation
 
 ALERTING = ("high", "critical")
 

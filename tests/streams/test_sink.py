@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 import msgspec
 import orjson
 import pytest
 
 from models import AccessEvent, Assessment
 from models.signal import Signal
-from streams.scorer import ScoredMessage, scored_record
-from streams.scoring import encode
-from streams.sink import scored_rows
+from streams.worker.scorer import ScoredMessage, scored_record
+from streams.worker.scoring import encode
+from streams.worker.sink import scored_rows
 
 SIGNAL = Signal("unjustified", "unjustified", 18.0, "touched 4 customers with no ticket of theirs today (C1, …)",
                 4, 0, "T1213 Data from Information Repositories")

@@ -17,12 +17,12 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from models.risk import BANDS
-from streams.clickhouse import QueryRejected
-from streams.counters import WorkerCounters
-from streams.feedback import FIND_ALERT, FeedbackError, verdict_record
-from streams.live import LiveBoard
 from streams.settings import Settings
-from streams.sink import ClickHouseSink
+from streams.store.clickhouse import QueryRejected
+from streams.worker.counters import WorkerCounters
+from streams.worker.feedback import FIND_ALERT, FeedbackError, verdict_record
+from streams.worker.live import LiveBoard
+from streams.worker.sink import ClickHouseSink
 
 RAW_FORMATS = ("Parquet", "CSVWithNames", "JSONEachRow")
 DASHBOARD = Path(__file__).parent / "dashboard"
@@ -45,7 +45,7 @@ class AlertsQuery(msgspec.Struct, forbid_unknown_fields=True):
     >>> query_params({"limit": "lots"}, AlertsQuery)
     Traceback (most recent call last):
     ...
-    streams.web.BadQuery: Expected `int`, got `str` - at `$.limit`
+    streams.worker.web.BadQuery: Expected `int`, got `str` - at `$.limit`
     """
 
     band: Literal[BANDS] = "medium"

@@ -47,13 +47,13 @@ def friendly(fn):
         from clickhouse_connect.driver.exceptions import DatabaseError
         from kafka.errors import KafkaTimeoutError
 
-        from streams.clickhouse import QueryRejected
-        from streams.demo import DemoError
-        from streams.feedback import FeedbackError
-        from streams.hunting import QueryParameterError
-        from streams.schema import SchemaError
-        from streams.local_kafka import KafkaSetupError
-        from streams.query import WorkerUnreachable
+        from streams.ops.demo import DemoError
+        from streams.ops.local_kafka import KafkaSetupError
+        from streams.ops.query import WorkerUnreachable
+        from streams.store.clickhouse import QueryRejected
+        from streams.store.hunting import QueryParameterError
+        from streams.store.schema import SchemaError
+        from streams.worker.feedback import FeedbackError
 
         try:
             return fn(*args, **kwargs)
@@ -93,7 +93,7 @@ def config() -> None:
 @friendly
 def kafka_fetch() -> None:
     """Fetch the broker's jars from Maven Central (once)."""
-    from streams.local_kafka import LocalKafka
+    from streams.ops.local_kafka import LocalKafka
 
     with console.status("fetching Kafka jars with mvn…"):
         libs = LocalKafka(Settings()).fetch()
@@ -104,8 +104,8 @@ def kafka_fetch() -> None:
 @friendly
 def kafka_start() -> None:
     """Start the local broker (fetching jars and formatting storage the first time) and create topics."""
-    from streams.local_kafka import LocalKafka
-    from streams.topics import create_topics
+    from streams.ops.local_kafka import LocalKafka
+    from streams.worker.topics import create_topics
 
     settings = Settings()
     broker = LocalKafka(settings)
@@ -119,7 +119,7 @@ def kafka_start() -> None:
 @friendly
 def kafka_stop() -> None:
     """Stop the local broker."""
-    from streams.local_kafka import LocalKafka
+    from streams.ops.local_kafka import LocalKafka
 
     stopped = LocalKafka(Settings()).stop()
     console.print("Kafka stopped" if stopped else "no local broker was running")
@@ -129,7 +129,7 @@ def kafka_stop() -> None:
 @friendly
 def kafka_status() -> None:
     """Say whether the local broker runs and answers."""
-    from streams.local_kafka import LocalKafka
+    from streams.ops.local_kafka import LocalKafka
 
     broker = LocalKafka(Settings())
     pid = broker.pid()
@@ -143,7 +143,7 @@ def kafka_status() -> None:
 @friendly
 def topics() -> None:
     """Create Vigil's topics on the configured cluster (those missing)."""
-    from streams.topics import create_topics
+    from streams.worker.topics import create_topics
 
     created = create_topics(Settings())
     console.print(f"created: {', '.join(created) or 'none needed'}")
@@ -157,10 +157,10 @@ def worker(loglevel: str = typer.Option("warning", help="Faust log level.")) -> 
     import faust
     from clickhouse_connect.driver.exceptions import OperationalError
 
-    from streams.app import create_app
-    from streams.clickhouse import ClickHouseStore
-    from streams.query import worker_pid
-    from streams.topics import create_topics
+    from streams.ops.query import worker_pid
+    from streams.store.clickhouse import ClickHouseStore
+    from streams.worker.app import create_app
+    from streams.worker.topics import create_topics
 
     settings = Settings()
     if settings.embedded_clickhouse and (other := worker_pid(settings)):
@@ -205,7 +205,7 @@ def query(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of the terminal."),
 ) -> None:
     """Read-only SQL or a saved hunting query on Vigil's ClickHouse (through the worker while it owns the embedded store)."""
-    from streams import hunting
+    from streams.store import hunting
 
     if list_saved:
         table = Table("name", "answers", "parameters", title="Saved hunting queries", show_lines=True)
@@ -227,7 +227,7 @@ def query(
 
 def emit(settings: Settings, sql: str, parameters: dict | None, format: Format, output: Path | None):
     """Run the query and write it in `format` to `output` or the terminal; return the result (None for parquet)."""
-    from streams.query import run_query, run_query_raw
+    from streams.ops.query import run_query, run_query_raw
 
     if format is Format.parquet:
         if output is None:
@@ -271,8 +271,8 @@ def report_breach(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="The notification list goes here."),
 ) -> None:
     """Which customers must we warn? Every customer whose records USER touched: how, when, how often."""
-    from streams import hunting
-    from streams.query import run_query
+    from streams.ops.query import run_query
+    from streams.store import hunting
 
     settings = Settings()
     window = {"user": user, "since": since, "until": until}
@@ -310,7 +310,7 @@ def watch(
     from rich.columns import Columns
     from rich.live import Live
 
-    from streams.query import get_worker
+    from streams.ops.query import get_worker
 
     settings = Settings()
     styles = {"low": "green", "medium": "yellow", "high": "dark_orange", "critical": "bold red"}
@@ -351,9 +351,9 @@ def feedback(
     analyst: str = typer.Option(os.environ.get("USER", "analyst"), "--analyst"),
 ) -> None:
     """Tell Vigil what an alert was. The worker applies it; ClickHouse keeps it."""
-    from streams.feedback import FIND_ALERT, verdict_record
-    from streams.query import run_query
+    from streams.ops.query import run_query
     from streams.sources.producer import EventProducer
+    from streams.worker.feedback import FIND_ALERT, verdict_record
 
     settings = Settings()
     rows = run_query(settings, FIND_ALERT, {"alert_id": alert_id}).rows
@@ -372,8 +372,8 @@ def reinstate(user: str = typer.Argument(..., help="The user to reactivate at th
 
     import aiohttp
 
-    from streams.response import ScimClient
     from streams.sources.producer import EventProducer
+    from streams.worker.response import ScimClient
 
     settings = Settings()
     if not settings.scim_url:
@@ -419,8 +419,8 @@ def db_status() -> None:
 
 
 def _store(settings: Settings):
-    from streams.clickhouse import ClickHouseStore
-    from streams.query import worker_pid
+    from streams.ops.query import worker_pid
+    from streams.store.clickhouse import ClickHouseStore
 
     if settings.embedded_clickhouse and (pid := worker_pid(settings)):
         fail(f"worker pid {pid} owns the embedded store (it migrates when it starts); stop it to run db commands")
@@ -511,13 +511,13 @@ def evaluate(
     matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, held-out, sealed, fresh)."),
 ) -> None:
     """Replay labelled events through the worker's scorer (no Kafka) and measure detection per scenario."""
-    from streams import evaluation
+    from streams.ops import evaluation
 
     if events is not None and truth is None:
         fail("--events needs --truth (a JSON file with insiders and malicious_event_ids)")
     settings = Settings()
     if matrix:
-        from streams import matrix as scenario_matrix
+        from streams.ops import matrix as scenario_matrix
 
         unknown = set(matrix_set) - set(scenario_matrix.SETS)
         if unknown:
@@ -554,7 +554,7 @@ def demo(
     seed: int = typer.Option(42),
 ) -> None:
     """The whole stack on this machine: Kafka, a worker, a simulated organisation; then the riskiest users."""
-    from streams.demo import run_demo
+    from streams.ops.demo import run_demo
 
     run_demo(Settings(), users=users, days=days, seed=seed, console=console)
 

@@ -25,8 +25,8 @@ import orjson
 
 from models.risk import BANDS
 from streams.contract import dead_letter_headers
-from streams.counters import WorkerCounters
 from streams.settings import Settings
+from streams.worker.counters import WorkerCounters
 
 log = logging.getLogger(__name__)
 SYSTEM_USER = "vigil-automation"

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models import DetectorConfig
-from streams.evaluation import Report, RunResult, detection, replay, score, simulated
+from streams.ops.evaluation import (
+    Report,
+    RunResult,
+    detection,
+    replay,
+    score,
+    simulated,
+)
 from streams.sources.insiders import LOW_AND_SLOW
 
 INTENSITY_BINS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0001))

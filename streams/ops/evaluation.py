@@ -1,6 +1,6 @@
 """`vigil eval`: replay labelled events through the models, in event-time order, and measure detection.
 
-The replay drives the worker's own `Scorer` (streams/scorer.py), minus Kafka:
+The replay drives the worker's own `Scorer` (streams/worker/scorer.py), minus Kafka:
 the worker's partitioning (a population per partition), the directory and the
 tickets known before the events, as `vigil ingest` and `vigil demo` feed them.
 An integration test holds the worker and this replay to the same alerts.
@@ -8,20 +8,26 @@ An integration test holds the worker and this replay to the same alerts.
 
 from __future__ import annotations
 
-import heapq
 import json
 import statistics
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
 from models import DetectorConfig, Profile
 from models.risk import BANDS
-from streams.contract import InvalidRecord, Message, parse_directory_entry, parse_event, parse_ticket, partition_for
-from streams.scorer import MemoryStore, Scorer
+from streams.contract import (
+    InvalidRecord,
+    Message,
+    parse_directory_entry,
+    parse_event,
+    parse_ticket,
+    partition_for,
+)
+from streams.worker.scorer import MemoryStore, Scorer
 
 DAY = 86400
 ALERTING = ("high", "critical")  # an alert at these bands is what the SOC acts on

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-
 import faust
 
-from streams import kafka_driver, live, response, scoring, sink, web
-from streams.clickhouse import ClickHouseStore
-from streams.counters import WorkerCounters
-from streams.directory import Directory
-from streams.settings import Settings
-from streams.topics import TOPICS
+from streams.settings import Settings, api_token
+from streams.store.clickhouse import ClickHouseStore
+from streams.worker import kafka_driver, live, response, scoring, sink, web
+from streams.worker.counters import WorkerCounters
+from streams.worker.directory import Directory
+from streams.worker.topics import TOPICS
 
 
 class App(faust.App):
@@ -45,7 +43,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         web_host=settings.web_host,
         web_port=settings.web_port,
         # Commit about once a second: each commit first saves the users' state the scoring agent changed
-        # (streams/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
+        # (streams/worker/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
         broker_commit_every=100_000,
         broker_commit_interval=1.0,
         # Scored records, alerts, dead letters and rerouted events are sent as they come; without a
@@ -75,17 +73,3 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     sink.register(app, settings, topics, clickhouse)
     web.register(app, settings, clickhouse, counters, board, user_state, detector_now, topics, api_token(settings))
     return app
-
-
-def api_token(settings: Settings) -> str:
-    """The web API's bearer token: from settings, or generated once into data_dir (mode 0600)."""
-    if settings.api_token is not None:
-        return settings.api_token.get_secret_value()
-    path = settings.token_file
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(token)
-    return token

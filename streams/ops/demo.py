@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
-from streams.local_kafka import LocalKafka
-from streams.query import query_worker, worker_pid
+from streams.ops.local_kafka import LocalKafka
+from streams.ops.query import query_worker, worker_pid
 from streams.settings import Settings
 from streams.sources.loading import progress, send_context, send_events
 from streams.sources.simulator import SupportOrg
-from streams.topics import create_topics
+from streams.worker.topics import create_topics
 
 MARKER = "DEMO"
 RISKIEST = """
@@ -86,7 +86,7 @@ def _clean_slate(settings: Settings) -> None:
 def _start_worker(settings: Settings, console: Console) -> subprocess.Popen:
     log = open(settings.data_dir / "worker.log", "ab")
     # The worker reads the same environment and vigil.toml as this process: the same settings.
-    worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], stdout=log, stderr=subprocess.STDOUT,
+    worker = subprocess.Popen([sys.executable, "-m", "streams.ops.cli", "worker"], stdout=log, stderr=subprocess.STDOUT,
                               stdin=subprocess.DEVNULL)
     with console.status("starting the Vigil worker…"):
         deadline = time.monotonic() + 120

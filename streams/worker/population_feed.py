@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from streams.follower import Follower
+from streams.worker.follower import Follower
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import clickhouse_connect
 import orjson
 import sqlparse
 
-from streams.schema import Layout, Schema
+from streams.store.schema import Layout, Schema
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -106,7 +107,7 @@ class ClickHouseStore:
         return Schema(self.client, Layout(self.database, cluster, retention_days))
 
     def migrate(self, cluster: str | None = None, retention_days: int = 400) -> list[str]:
-        """Apply pending migrations (see streams/schema.py); safe to repeat."""
+        """Apply pending migrations (see streams/store/schema.py); safe to repeat."""
         with self._lock:
             return self.schema(cluster, retention_days).migrate()
 

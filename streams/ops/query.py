@@ -8,8 +8,8 @@ import urllib.request
 
 import orjson
 
-from streams.clickhouse import ClickHouseStore, QueryRejected, QueryResult
-from streams.settings import Settings
+from streams.settings import Settings, api_token
+from streams.store.clickhouse import ClickHouseStore, QueryRejected, QueryResult
 
 
 class WorkerUnreachable(RuntimeError):
@@ -50,8 +50,6 @@ def run_query_raw(settings: Settings, sql: str, parameters: dict | None, fmt: st
 
 def get_worker(settings: Settings, path: str, timeout: float = 10):
     """GET a JSON resource of the worker's API, with the token."""
-    from streams.app import api_token
-
     request = urllib.request.Request(f"{settings.web_url}{path}",
                                      headers={"Authorization": f"Bearer {api_token(settings)}"})
     try:
@@ -69,8 +67,6 @@ def query_worker(settings: Settings, sql: str, parameters: dict | None = None) -
 
 
 def _post(settings: Settings, body: dict, timeout: float = 300) -> bytes:
-    from streams.app import api_token
-
     request = urllib.request.Request(
         f"{settings.web_url}/query",
         data=orjson.dumps(body),

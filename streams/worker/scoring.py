@@ -1,6 +1,6 @@
 """The scoring agents: vigil.events → `Scorer` → vigil.scored / vigil.alerts, bad input → vigil.deadletter.
 
-Three parts: the `Scorer` (streams/scorer.py, shared with `vigil eval`) does the
+Three parts: the `Scorer` (streams/worker/scorer.py, shared with `vigil eval`) does the
 work; `TableStore` keeps the users' state between the Faust tables and memory and
 saves it before each offset commit; the agents below only move messages.
 """
@@ -21,14 +21,14 @@ from faust.streams import _current_event
 from mode.utils.collections import LRUCache
 
 from models import Organisation, Population, TicketBook, UserDetector
-from streams import kafka_driver
 from streams.contract import InvalidRecord, dead_letter_headers, parse_ticket
-from streams.counters import WorkerCounters
-from streams.directory import Directory
-from streams.population_feed import PopulationFeed
-from streams.live import LiveBoard
-from streams.scorer import Scored, ScoredMessage, ScoredRecord, Scorer, UserEntry
 from streams.settings import Settings
+from streams.worker import kafka_driver
+from streams.worker.counters import WorkerCounters
+from streams.worker.directory import Directory
+from streams.worker.live import LiveBoard
+from streams.worker.population_feed import PopulationFeed
+from streams.worker.scorer import Scored, ScoredMessage, ScoredRecord, Scorer, UserEntry
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class TableStore:
     recently active users' entries stay live (an LRU read cache of the table). What scoring changed since
     the last commit is unsaved; `snapshot` takes it for the next commit. The population is organisation-wide:
     the parts of the partitions this worker owns live here (restored from the table), the others arrive from
-    the workers that own them (`streams/population_feed.py`).
+    the workers that own them (`streams/worker/population_feed.py`).
     """
 
     def __init__(self, settings: Settings, user_state: faust.types.TableT, ticket_books: faust.types.TableT,

@@ -6,8 +6,8 @@ import logging
 
 from models import Profile
 from streams.contract import InvalidRecord, parse_directory_entry
-from streams.counters import WorkerCounters
-from streams.follower import Follower
+from streams.worker.counters import WorkerCounters
+from streams.worker.follower import Follower
 
 log = logging.getLogger(__name__)
 

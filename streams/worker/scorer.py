@@ -17,10 +17,25 @@ from typing import Protocol
 import msgspec
 import orjson
 
-from models import (AccessEvent, Assessment, Context, DetectorConfig, Organisation, Population, Profile, TicketBook,
-                    UserDetector)
+from models import (
+    AccessEvent,
+    Assessment,
+    Context,
+    DetectorConfig,
+    Organisation,
+    Population,
+    Profile,
+    TicketBook,
+    UserDetector,
+)
 from models.signal import Signal
-from streams.contract import InvalidRecord, Message, Rejected, partition_for, read_message
+from streams.contract import (
+    InvalidRecord,
+    Message,
+    Rejected,
+    partition_for,
+    read_message,
+)
 
 
 @dataclass

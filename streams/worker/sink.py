@@ -11,10 +11,10 @@ import faust
 import msgspec
 import orjson
 
-from streams.clickhouse import ClickHouseStore, Row
 from streams.contract import dead_letter_headers
-from streams.counters import WorkerCounters
 from streams.settings import Settings
+from streams.store.clickhouse import ClickHouseStore, Row
+from streams.worker.counters import WorkerCounters
 
 log = logging.getLogger(__name__)
 

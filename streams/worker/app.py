@@ -46,6 +46,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # (streams/worker/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
         broker_commit_every=100_000,
         broker_commit_interval=1.0,
+        web_application_options={"middlewares": [web.bearer_auth(api_token(settings))]},
         # Scored records, alerts, dead letters and rerouted events are sent as they come; without a
         # linger aiokafka sends each as its own request, and socket writes dominate the profile.
         producer_linger_ms=5,
@@ -71,5 +72,6 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     response.register(app, settings, topics, counters)
     clickhouse = sink.ClickHouseSink(store, counters, lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
     sink.register(app, settings, topics, clickhouse)
-    web.register(app, settings, clickhouse, counters, board, user_state, detector_now, topics, api_token(settings))
+    web.register(app, web.WebContext(app=app, settings=settings, sink=clickhouse, counters=counters, board=board,
+                                     detector_now=detector_now, feedback=topics["feedback"]), user_state)
     return app

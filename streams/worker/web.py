@@ -1,12 +1,17 @@
-"""The worker's web API and dashboard. Bearer token on everything but /health and the page shell."""
+"""The worker's web API and dashboard: thin views over the live board, the store and the feedback topic.
+
+A bearer token guards everything but ``/health`` and the page shell (`bearer_auth`, an aiohttp middleware);
+query parameters and request bodies are typed structs, so a bad request is a 400 that says why.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import importlib.resources
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Callable, Literal, TypeVar
 
 import faust
 import msgspec
@@ -24,12 +29,66 @@ from streams.worker.feedback import FIND_ALERT, FeedbackError, verdict_record
 from streams.worker.live import LiveBoard
 from streams.worker.sink import ClickHouseSink
 
-RAW_FORMATS = ("Parquet", "CSVWithNames", "JSONEachRow")
 DASHBOARD = Path(__file__).parent / "dashboard"
 PLOTLY_JS = Path(str(importlib.resources.files("plotly"))) / "package_data" / "plotly.min.js"
 STATIC = {"dashboard.js": (DASHBOARD / "dashboard.js", "text/javascript"),
           "dashboard.css": (DASHBOARD / "dashboard.css", "text/css"),
           "plotly.min.js": (PLOTLY_JS, "text/javascript")}
+PUBLIC_PATHS = ("/health", "/dashboard")  # and /static/…: the page shell asks for the token itself
+
+
+def bearer_auth(token: str):
+    """aiohttp middleware: every path but the public ones needs ``Authorization: Bearer <token>``.
+
+    The live stream may carry the token as ``?token=``, because a browser's EventSource cannot send headers.
+    """
+    expected = f"Bearer {token}".encode()
+
+    @aioweb.middleware
+    async def authorize(request: aioweb.Request, handler):
+        if request.path in PUBLIC_PATHS or request.path.startswith("/static/"):
+            return await handler(request)
+        given = request.headers.get("Authorization", "")
+        if not given and request.path == "/api/stream":
+            given = f"Bearer {request.query.get('token', '')}"
+        if not hmac.compare_digest(given.encode(), expected):
+            return aioweb.json_response({"error": "missing or wrong bearer token"}, status=401)
+        return await handler(request)
+
+    return authorize
+
+
+# -- what requests may say ---------------------------------------------------------------
+class BadRequest(ValueError):
+    """A request that does not fit its endpoint; the message says which field and why (a 400, never a 500)."""
+
+
+Shape = TypeVar("Shape")
+
+
+def query_params(query, shape: type[Shape]) -> Shape:
+    """The request's query parameters as `shape`, numbers converted from text; `BadRequest` if they do not fit."""
+    try:
+        return msgspec.convert(dict(query), shape, strict=False)
+    except msgspec.ValidationError as e:
+        raise BadRequest(str(e)) from None
+
+
+def json_body(raw: bytes, shape: type[Shape]) -> Shape:
+    """A JSON request body as `shape`; `BadRequest` naming the field if it does not fit.
+
+    >>> json_body(b'{"sql": "SELECT 1"}', QueryBody)
+    QueryBody(sql='SELECT 1', parameters=None, format=None)
+    >>> json_body(b'{"sql": 1}', QueryBody)
+    Traceback (most recent call last):
+    ...
+    streams.worker.web.BadRequest: Expected `str`, got `int` - at `$.sql`
+    """
+    try:
+        return msgspec.json.decode(raw, type=shape)
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise BadRequest(str(e)) from None
+
 
 class LeaderboardQuery(msgspec.Struct, forbid_unknown_fields=True):
     """``/api/leaderboard`` query parameters."""
@@ -45,7 +104,7 @@ class AlertsQuery(msgspec.Struct, forbid_unknown_fields=True):
     >>> query_params({"limit": "lots"}, AlertsQuery)
     Traceback (most recent call last):
     ...
-    streams.worker.web.BadQuery: Expected `int`, got `str` - at `$.limit`
+    streams.worker.web.BadRequest: Expected `int`, got `str` - at `$.limit`
     """
 
     band: Literal[BANDS] = "medium"
@@ -54,19 +113,21 @@ class AlertsQuery(msgspec.Struct, forbid_unknown_fields=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
 
 
-class BadQuery(ValueError):
-    """A query parameter that does not fit its endpoint; the message says which and why (a 400, never a 500)."""
+class QueryBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /query``: one read-only statement, its bound parameters, and optionally a ClickHouse output format."""
+
+    sql: str
+    parameters: dict[str, Any] | None = None
+    format: Literal["Parquet", "CSVWithNames", "JSONEachRow"] | None = None
 
 
-Shape = TypeVar("Shape")
+class FeedbackBody(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/feedback``: an analyst's verdict on an alert."""
 
-
-def query_params(query, shape: type[Shape]) -> Shape:
-    """The request's query parameters as `shape`, numbers converted from text; `BadQuery` if they do not fit."""
-    try:
-        return msgspec.convert(dict(query), shape, strict=False)
-    except msgspec.ValidationError as e:
-        raise BadQuery(str(e)) from None
+    alert_id: str
+    verdict: str  # checked by `verdict_record`, whose refusal lists the verdicts
+    note: str = ""
+    analyst: str = "dashboard"
 
 
 ALERTS_SQL = """
@@ -86,174 +147,175 @@ EVENTS_SQL = ("SELECT ts, action, resource, record_id, records, src_ip, device, 
               "FROM vigil.scored_events WHERE user = {user:String} ORDER BY ts DESC LIMIT 50")
 
 
-def register(app: faust.App, settings: Settings, sink: ClickHouseSink, counters: WorkerCounters, board: LiveBoard,
-             user_state, detector_now, topics: dict[str, faust.TopicT], token: str) -> None:
-    expected = f"Bearer {token}".encode()
+@dataclass
+class WebContext:
+    """What the views read and write: the worker's app, settings, store, counters, live board and feedback topic."""
 
-    def authorized(request: Request, allow_query_token: bool = False) -> bool:
-        given = request.headers.get("Authorization", "")
-        if not given and allow_query_token:  # EventSource cannot send headers
-            given = f"Bearer {request.query.get('token', '')}"
-        return hmac.compare_digest(given.encode(), expected)
+    app: faust.App
+    settings: Settings
+    sink: ClickHouseSink
+    counters: WorkerCounters
+    board: LiveBoard
+    detector_now: Callable  # user key → the live detector, or None
+    feedback: faust.TopicT
 
-    def json(view: View, body: object, status: int = 200) -> Response:
-        return view.bytes(orjson.dumps(body, default=str), content_type="application/json", status=status)
-
-    def denied(view: View) -> Response:
-        return json(view, {"error": "missing or wrong bearer token"}, status=401)
-
-    async def rows(sql: str, parameters: dict) -> list[dict]:
-        result = await sink.run(sink.store.query_readonly, sql, parameters)
+    async def rows(self, sql: str, parameters: dict) -> list[dict]:
+        result = await self.sink.run(self.sink.store.query_readonly, sql, parameters)
         return [dict(zip(result.columns, row)) for row in result.rows]
 
-    @app.page("/health")
-    class Health(View):
-        """Unauthenticated liveness probe."""
 
-        async def get(self, request: Request) -> Response:
-            return json(self, {"status": "ok", **counters.to_dict()})
+class VigilView(View):
+    """A view of Vigil's API; `register` gives each app's views its `WebContext`."""
 
-    @app.page("/metrics")
-    class Metrics(View):
-        """Prometheus text format: events, dead-letters, alerts, hook outcomes, consumer lag."""
+    ctx: WebContext
 
-        async def get(self, request: Request) -> Response:
-            if not authorized(request):
-                return denied(self)
-            registry = CollectorRegistry()
-            registry.register(_Collector(app, counters, settings.topic("events")))
-            return self.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
+    def json(self, body: object, status: int = 200) -> Response:
+        return self.bytes(orjson.dumps(body, default=str), content_type="application/json", status=status)
 
-    @app.page("/query")
-    class Query(View):
-        """POST {"sql": "...", "parameters": {...}} → {"columns": [...], "rows": [[...]]}, read-only."""
+    def refuse(self, error: Exception | str) -> Response:
+        return self.json({"error": str(error)}, status=400)
 
-        async def post(self, request: Request) -> Response:
-            if not authorized(request):
-                return denied(self)
-            try:
-                body = orjson.loads(await request.read())
-                sql, parameters, fmt = body["sql"], body.get("parameters"), body.get("format")
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                return json(self, {"error": 'expected a JSON body {"sql": "...", "parameters": {...}}'}, status=400)
-            try:
-                if fmt is not None:  # a ClickHouse output format, e.g. Parquet: bytes as ClickHouse wrote them
-                    if fmt not in RAW_FORMATS:
-                        return json(self, {"error": f"format must be one of {', '.join(RAW_FORMATS)}"}, status=400)
-                    data = await sink.run(sink.store.query_readonly_raw, sql, parameters, fmt)
-                    return self.bytes(data, content_type="application/octet-stream")
-                result = await sink.run(sink.store.query_readonly, sql, parameters)
-            except QueryRejected as e:
-                return json(self, {"error": str(e)}, status=400)
-            return json(self, {"columns": result.columns, "rows": result.rows})
 
-    @app.page("/api/leaderboard")
-    class Leaderboard(View):
-        """This worker's users by current risk."""
+class Health(VigilView):
+    """Liveness and the worker's counters (no token)."""
 
-        async def get(self, request: Request) -> Response:
-            if not authorized(request):
-                return denied(self)
-            try:
-                limit = query_params(request.query, LeaderboardQuery).limit
-            except BadQuery as e:
-                return json(self, {"error": str(e)}, status=400)
-            return json(self, board.leaderboard(limit))
+    async def get(self, request: Request) -> Response:
+        return self.json({"status": "ok", **self.ctx.counters.to_dict()})
 
-    @app.page("/api/alerts")
-    class Alerts(View):
-        """?band=high (that band and above) &status=open|benign|malicious|any &user=… &limit=…"""
 
-        async def get(self, request: Request) -> Response:
-            if not authorized(request):
-                return denied(self)
-            try:
-                query = query_params(request.query, AlertsQuery)
-            except BadQuery as e:
-                return json(self, {"error": str(e)}, status=400)
-            parameters = {"bands": list(BANDS[BANDS.index(query.band):]), "status": query.status, "user": query.user,
-                          "limit": query.limit}
-            return json(self, await rows(ALERTS_SQL, parameters))
+class Metrics(VigilView):
+    """Prometheus text format: events, dead-letters, alerts, hook outcomes, consumer lag."""
 
-    @app.page("/api/users/{user}")
-    class UserProfile(View):
-        """A user's risk history, what weighs in their risk now, recent events and alerts."""
+    async def get(self, request: Request) -> Response:
+        registry = CollectorRegistry()
+        registry.register(_Collector(self.ctx.app, self.ctx.counters, self.ctx.settings.topic("events")))
+        return self.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
 
-        @app.table_route(table=user_state, match_info="user")
-        async def get(self, request: Request, user: str) -> Response:
-            if not authorized(request):
-                return denied(self)
-            # The live detector, not the table: the table is saved about once a second, at offset commits.
-            detector = detector_now(user.encode())
-            reasons = []
-            if detector is not None:
-                latest = board.users.get(user, {}).get("ts") or detector.ledger_ts()
-                reasons = [{"family": f, "points": p, "reason": r, "technique": t} for f, p, r, t in detector.ledger.top(latest, 5)]
-            parameters = {"user": user}
-            return json(self, {
-                "user": user, "now": board.users.get(user), "reasons": reasons,
-                "history": await rows(HISTORY_SQL, parameters), "events": await rows(EVENTS_SQL, parameters),
-                "alerts": await rows(ALERTS_SQL, {"bands": list(BANDS), "status": "any", "user": user, "limit": 20}),
-            })
 
-    @app.page("/api/stream")
-    class Stream(View):
-        """Server-Sent Events: every alert and risk change as it happens."""
+class Query(VigilView):
+    """POST {"sql": "...", "parameters": {...}, "format": …} → {"columns": [...], "rows": [[...]]}, read-only."""
 
-        async def get(self, request: Request) -> aioweb.StreamResponse:
-            if not authorized(request, allow_query_token=True):
-                return denied(self)
-            response = aioweb.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-            await response.prepare(request)
-            queue = board.subscribe()
-            try:
-                await response.write(b": connected\n\n")
-                while True:
-                    try:
-                        message = await asyncio.wait_for(queue.get(), timeout=15)
-                        await response.write(b"data: " + orjson.dumps(message, default=str) + b"\n\n")
-                    except asyncio.TimeoutError:
-                        await response.write(b": keep-alive\n\n")
-            except (ConnectionResetError, asyncio.CancelledError):
-                pass
-            finally:
-                board.unsubscribe(queue)
-            return response
+    async def post(self, request: Request) -> Response:
+        store, run = self.ctx.sink.store, self.ctx.sink.run
+        try:
+            body = json_body(await request.read(), QueryBody)
+            if body.format is not None:  # a ClickHouse output format, e.g. Parquet: bytes as ClickHouse wrote them
+                data = await run(store.query_readonly_raw, body.sql, body.parameters, body.format)
+                return self.bytes(data, content_type="application/octet-stream")
+            result = await run(store.query_readonly, body.sql, body.parameters)
+        except (BadRequest, QueryRejected) as e:
+            return self.refuse(e)
+        return self.json({"columns": result.columns, "rows": result.rows})
 
-    @app.page("/api/feedback")
-    class Feedback(View):
-        """POST {"alert_id", "verdict": benign|malicious|clear, "note", "analyst"}."""
 
-        async def post(self, request: Request) -> Response:
-            if not authorized(request):
-                return denied(self)
-            try:
-                body = orjson.loads(await request.read())
-                alert_id = str(body["alert_id"])
-                found = await sink.run(sink.store.query_readonly, FIND_ALERT, {"alert_id": alert_id})
-                record = verdict_record(alert_id, found.rows, str(body.get("verdict")), str(body.get("analyst", "dashboard")),
-                                        str(body.get("note", "")))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as e:
-                return json(self, {"error": f"expected a JSON body with alert_id and verdict ({e})"}, status=400)
-            except FeedbackError as e:
-                return json(self, {"error": str(e)}, status=400)
-            await topics["feedback"].send(key=record["user"].encode(), value=orjson.dumps(record))
-            return json(self, {"ok": True, "feedback_id": record["feedback_id"]})
+class Leaderboard(VigilView):
+    """This worker's users by current risk."""
 
-    @app.page("/dashboard")
-    class Dashboard(View):
-        """The page shell; it asks for the token and then talks to the API."""
+    async def get(self, request: Request) -> Response:
+        try:
+            limit = query_params(request.query, LeaderboardQuery).limit
+        except BadRequest as e:
+            return self.refuse(e)
+        return self.json(self.ctx.board.leaderboard(limit))
 
-        async def get(self, request: Request) -> Response:
-            return self.bytes((DASHBOARD / "index.html").read_bytes(), content_type="text/html")
 
-    @app.page("/static/{name}")
-    class Static(View):
-        async def get(self, request: Request, name: str) -> Response:
-            if name not in STATIC:
-                return json(self, {"error": "not found"}, status=404)
-            path, content_type = STATIC[name]
-            return self.bytes(path.read_bytes(), content_type=content_type)
+class Alerts(VigilView):
+    """?band=high (that band and above) &status=open|benign|malicious|any &user=… &limit=…"""
+
+    async def get(self, request: Request) -> Response:
+        try:
+            query = query_params(request.query, AlertsQuery)
+        except BadRequest as e:
+            return self.refuse(e)
+        return self.json(await self.ctx.rows(ALERTS_SQL, {
+            "bands": list(BANDS[BANDS.index(query.band):]), "status": query.status, "user": query.user,
+            "limit": query.limit}))
+
+
+class UserProfile(VigilView):
+    """A user's risk history, what weighs in their risk now, recent events and alerts (served by the user's worker)."""
+
+    async def get(self, request: Request, user: str) -> Response:
+        ctx = self.ctx
+        # The live detector, not the table: the table is saved about once a second, at offset commits.
+        detector, reasons = ctx.detector_now(user.encode()), []
+        if detector is not None:
+            latest = ctx.board.users.get(user, {}).get("ts") or detector.ledger_ts()
+            reasons = [{"family": f, "points": p, "reason": r, "technique": t}
+                       for f, p, r, t in detector.ledger.top(latest, 5)]
+        return self.json({
+            "user": user, "now": ctx.board.users.get(user), "reasons": reasons,
+            "history": await ctx.rows(HISTORY_SQL, {"user": user}), "events": await ctx.rows(EVENTS_SQL, {"user": user}),
+            "alerts": await ctx.rows(ALERTS_SQL, {"bands": list(BANDS), "status": "any", "user": user, "limit": 20}),
+        })
+
+
+class Stream(VigilView):
+    """Server-Sent Events: every alert and risk change as it happens."""
+
+    async def get(self, request: Request) -> aioweb.StreamResponse:
+        response = aioweb.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        queue = self.ctx.board.subscribe()
+        try:
+            await response.write(b": connected\n\n")
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=15)
+                    await response.write(b"data: " + orjson.dumps(message, default=str) + b"\n\n")
+                except asyncio.TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.ctx.board.unsubscribe(queue)
+        return response
+
+
+class Feedback(VigilView):
+    """POST {"alert_id", "verdict": benign|malicious|clear, "note", "analyst"} → vigil.feedback."""
+
+    async def post(self, request: Request) -> Response:
+        store, run = self.ctx.sink.store, self.ctx.sink.run
+        try:
+            body = json_body(await request.read(), FeedbackBody)
+            found = await run(store.query_readonly, FIND_ALERT, {"alert_id": body.alert_id})
+            record = verdict_record(body.alert_id, found.rows, body.verdict, body.analyst, body.note)
+        except (BadRequest, FeedbackError) as e:
+            return self.refuse(e)
+        await self.ctx.feedback.send(key=record["user"].encode(), value=orjson.dumps(record))
+        return self.json({"ok": True, "feedback_id": record["feedback_id"]})
+
+
+class Dashboard(VigilView):
+    """The page shell (no token); it asks for the token and then talks to the API."""
+
+    async def get(self, request: Request) -> Response:
+        return self.bytes((DASHBOARD / "index.html").read_bytes(), content_type="text/html")
+
+
+class Static(VigilView):
+    async def get(self, request: Request, name: str) -> Response:
+        if name not in STATIC:
+            return self.json({"error": "not found"}, status=404)
+        path, content_type = STATIC[name]
+        return self.bytes(path.read_bytes(), content_type=content_type)
+
+
+ROUTES: dict[str, type[VigilView]] = {
+    "/health": Health, "/metrics": Metrics, "/query": Query, "/api/leaderboard": Leaderboard, "/api/alerts": Alerts,
+    "/api/users/{user}": UserProfile, "/api/stream": Stream, "/api/feedback": Feedback, "/dashboard": Dashboard,
+    "/static/{name}": Static,
+}
+
+
+def register(app: faust.App, ctx: WebContext, user_state: faust.Table) -> None:
+    """Serve every route on `app`; a user's profile is answered by the worker that owns the user's partition."""
+    for path, view in ROUTES.items():
+        bound = type(view.__name__, (view,), {"ctx": ctx})
+        if view is UserProfile:
+            bound.get = app.table_route(table=user_state, match_info="user")(view.get)
+        app.page(path)(bound)
 
 
 class _Collector:

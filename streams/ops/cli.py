@@ -372,6 +372,7 @@ def reinstate(user: str = typer.Argument(..., help="The user to reactivate at th
 
     import aiohttp
 
+    from streams.records import ActionRecord
     from streams.sources.producer import EventProducer
     from streams.worker.response import ScimClient
 
@@ -388,11 +389,11 @@ def reinstate(user: str = typer.Argument(..., help="The user to reactivate at th
         scim_id = asyncio.run(run())
     except (aiohttp.ClientError, LookupError, OSError) as e:
         fail(f"could not reinstate {user}: {e}")
-    action = {"action_id": f"reinstate:{user}:{clock.time():.0f}", "ts": clock.time(), "alert_id": "", "user": user,
-              "hook": "scim", "status": "succeeded", "detail": f"SCIM user {scim_id} active=true (reinstated)",
-              "attempt": 1}
+    now = clock.time()
+    action = ActionRecord(action_id=f"reinstate:{user}:{now:.0f}", ts=now, alert_id="", user=user, hook="scim",
+                          status="succeeded", detail=f"SCIM user {scim_id} active=true (reinstated)", attempt=1)
     with EventProducer(settings) as producer:
-        producer.send("actions", user, action)
+        producer.send("actions", user, action.to_dict())
     console.print(f"{user} reinstated (SCIM {scim_id})")
 
 

@@ -12,6 +12,7 @@ import clickhouse_connect
 import orjson
 import sqlparse
 
+from streams.records import ActionRecord, AlertRecord, FeedbackRecord, ScoredRecord
 from streams.store.schema import Layout, Schema
 
 
@@ -35,24 +36,11 @@ class Row(NamedTuple):
         return cls(key, record["user"], record["ts"], orjson.dumps(record))
 
 
-def action_row_id(record: dict) -> str:
-    # One action moves through several statuses: each (action, status, attempt) is its own row.
-    return f"{record['action_id']}/{record['status']}/{record['attempt']}"
-
-
-SCORED_COLUMNS = (
-    "event_id", "ts", "user", "action", "outcome", "resource", "record_id", "records", "bytes", "ticket_id",
-    "unjustified", "src_ip", "device", "app", "geo", "attrs", "score", "risk", "band", "signals", "reasons", "user_events",
-    "src_partition", "src_offset",
-)
-ALERT_COLUMNS = ("alert_id", "ts", "user", "band", "previous", "risk", "reasons", "techniques", "families", "event_id")
-ACTION_COLUMNS = ("action_id", "ts", "alert_id", "user", "hook", "status", "detail", "attempt")
-FEEDBACK_COLUMNS = ("feedback_id", "ts", "alert_id", "user", "verdict", "analyst", "note")
 TABLES = {
-    "scored_events": TableSpec(SCORED_COLUMNS, "event_id"),
-    "alerts": TableSpec(ALERT_COLUMNS, "alert_id"),
-    "actions": TableSpec(ACTION_COLUMNS, "concat(action_id, '/', toString(status), '/', toString(attempt))"),
-    "feedback": TableSpec(FEEDBACK_COLUMNS, "feedback_id"),
+    "scored_events": TableSpec(ScoredRecord.columns(), "event_id"),
+    "alerts": TableSpec(AlertRecord.columns(), "alert_id"),
+    "actions": TableSpec(ActionRecord.columns(), "concat(action_id, '/', toString(status), '/', toString(attempt))"),
+    "feedback": TableSpec(FeedbackRecord.columns(), "feedback_id"),
 }
 
 
@@ -141,14 +129,13 @@ class ClickHouseStore:
                 self.client.raw_insert(f"{self.database}.{table}", spec.columns, body, fmt="JSONEachRow")
         return len(unique)
 
-    def insert_alerts(self, records: list[dict]) -> int:
-        return self.insert("alerts", [Row.of(r, r["alert_id"]) for r in records])
-
-    def insert_actions(self, records: list[dict]) -> int:
-        return self.insert("actions", [Row.of(r, action_row_id(r)) for r in records])
-
-    def insert_feedback(self, records: list[dict]) -> int:
-        return self.insert("feedback", [Row.of(r, r["feedback_id"]) for r in records])
+    def reachable(self) -> bool:
+        """Whether ClickHouse answers at all (a refused insert then means the rows, not an outage)."""
+        try:
+            self.client.command("SELECT 1")
+            return True
+        except Exception:
+            return False
 
     # -- reads -------------------------------------------------------------------
     def query_readonly(self, sql: str, parameters: dict | None = None) -> QueryResult:

@@ -9,6 +9,7 @@ from streams.store.clickhouse import ClickHouseStore
 from streams.worker import kafka_driver, live, response, scoring, sink, web
 from streams.worker.counters import WorkerCounters
 from streams.worker.directory import Directory
+from streams.worker.inbox import Inbox
 from streams.worker.topics import TOPICS
 
 
@@ -68,9 +69,11 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     app.task(directory.follow)
     board = live.LiveBoard()
     user_state, detector_now = scoring.register(app, settings, topics, directory, counters, board)
-    live.register(app, topics, board)
-    response.register(app, settings, topics, counters)
-    clickhouse = sink.ClickHouseSink(store, counters, lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
+    inbox = Inbox(topics["deadletter"], counters)
+    live.register(app, topics, inbox, board)
+    response.register(app, settings, topics, inbox, counters)
+    clickhouse = sink.ClickHouseSink(store, counters, inbox,
+                                     lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
     sink.register(app, settings, topics, clickhouse)
     web.register(app, web.WebContext(app=app, settings=settings, sink=clickhouse, counters=counters, board=board,
                                      detector_now=detector_now, feedback=topics["feedback"]), user_state)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
+from streams.records import FeedbackRecord
+
 VERDICTS = ("benign", "malicious", "clear")
 FIND_ALERT = ("SELECT user, families, toFloat64(toUnixTimestamp64Milli(ts)) / 1000 AS ts FROM vigil.alerts "
               "WHERE alert_id = {alert_id:String} LIMIT 1")
@@ -21,6 +23,5 @@ def verdict_record(alert_id: str, alert_rows: list, verdict: str, analyst: str, 
     if not alert_rows:
         raise FeedbackError(f"no alert {alert_id!r}; `vigil query \"SELECT alert_id, user, band FROM vigil.alerts\"` lists them")
     user, families, alert_ts = alert_rows[0]
-    return {"feedback_id": uuid.uuid4().hex, "ts": time.time(), "alert_id": alert_id, "user": user,
-            "verdict": verdict, "analyst": analyst, "note": note[:2000], "families": list(families),
-            "alert_ts": alert_ts}
+    return FeedbackRecord(feedback_id=uuid.uuid4().hex, ts=time.time(), alert_id=alert_id, user=user, verdict=verdict,
+                          analyst=analyst, note=note[:2000], families=list(families), alert_ts=alert_ts).to_dict()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import faust
-import orjson
+
+from streams.records import AlertRecord
+from streams.worker.inbox import Inbox
 
 
 class LiveBoard:
@@ -61,8 +63,9 @@ class LiveBoard:
             queue.put_nowait(message)
 
 
-def register(app: faust.App, topics: dict[str, faust.TopicT], board: LiveBoard) -> None:
+def register(app: faust.App, topics: dict[str, faust.TopicT], inbox: Inbox, board: LiveBoard) -> None:
     @app.agent(topics["alerts"], name="show-alerts")
     async def show_alerts(stream: faust.StreamT) -> None:
-        async for value in stream:
-            board.alert(orjson.loads(value))
+        async for event in stream.events():
+            if (alert := await inbox.decode(event, AlertRecord, dead_letter=False)) is not None:
+                board.alert(alert.to_dict())

@@ -21,12 +21,15 @@ from collections import deque
 
 import aiohttp
 import faust
+import msgspec
 import orjson
 
 from models.risk import BANDS
 from streams.contract import dead_letter_headers
+from streams.records import ActionRecord, AlertRecord
 from streams.settings import Settings
 from streams.worker.counters import WorkerCounters
+from streams.worker.inbox import Inbox
 
 log = logging.getLogger(__name__)
 SYSTEM_USER = "vigil-automation"
@@ -104,89 +107,109 @@ def _scim_quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], counters: WorkerCounters) -> None:
-    threshold = BANDS.index(settings.respond_at)
-    breaker = CircuitBreaker(settings.breaker_max, settings.breaker_minutes * 60)
-    secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+class Responder:
+    """Runs the hooks for one alert at a time: webhook, then SCIM, each step recorded in vigil.actions."""
+
+    def __init__(self, settings: Settings, topics: dict[str, faust.TopicT], counters: WorkerCounters) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.counters = counters
+        self.threshold = BANDS.index(settings.respond_at)
+        self.breaker = CircuitBreaker(settings.breaker_max, settings.breaker_minutes * 60)
+        self.secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+        self.allowlist = set(settings.never_suspend)
+
+    def wants(self, alert: AlertRecord) -> bool:
+        """Whether the alert is one automation acts on (never on Vigil's own alerts about automation)."""
+        return alert.user != SYSTEM_USER and BANDS.index(alert.band) >= self.threshold
+
+    async def respond(self, alert: AlertRecord, session: aiohttp.ClientSession, scim: ScimClient | None) -> None:
+        if self.settings.webhook_url:
+            if self.settings.dry_run:
+                await self.record(alert, "webhook", "skipped", "dry-run")
+            else:
+                await self.attempt(alert, "webhook", lambda: self.post_webhook(session, alert))
+        if scim is not None:
+            await self.suspend(alert, scim)
+
+    async def suspend(self, alert: AlertRecord, scim: ScimClient) -> None:
+        settings, user = self.settings, alert.user
+        if user in self.allowlist:
+            await self.record(alert, "scim", "skipped", "never-suspend allowlist")
+        elif settings.dry_run:
+            await self.record(alert, "scim", "skipped", "dry-run: would deactivate")
+        elif not self.breaker.allow(time.time()):
+            await self.record(alert, "scim", "skipped", "circuit breaker open")
+            if not self.breaker.announced:
+                self.breaker.announced = True
+                await self.system_alert(f"automation stopped: more than {settings.breaker_max} suspensions in "
+                                        f"{settings.breaker_minutes:g} min; review, then restart the worker")
+        else:
+            await self.attempt(alert, "scim", lambda: self.deactivate(scim, user))
+
+    async def attempt(self, alert: AlertRecord, hook: str, call) -> None:
+        """Run `call` with retries and exponential backoff; dead-letter it when every try failed."""
+        await self.record(alert, hook, "requested", "")
+        error, tries = "", self.settings.hook_attempts
+        for n in range(1, tries + 1):
+            try:
+                detail = await call()
+                await self.record(alert, hook, "succeeded", detail, n)
+                return
+            except (aiohttp.ClientError, asyncio.TimeoutError, LookupError, OSError) as e:
+                error = f"{type(e).__name__}: {e}"
+                await self.record(alert, hook, "failed", error, n)
+                if n < tries:
+                    await asyncio.sleep(min(0.25 * 2 ** (n - 1), 10.0))
+        reason = f"{hook} failed {tries} times for alert {alert.alert_id}: {error}"
+        await self.topics["deadletter"].send(key=alert.user.encode(), value=msgspec.json.encode(alert),
+                                             headers=dead_letter_headers(reason, "response"))
+        await self.system_alert(reason)
+
+    async def record(self, alert: AlertRecord, hook: str, status: str, detail: str, attempt: int = 0) -> None:
+        self.counters.actions[f"{hook}:{status}"] = self.counters.actions.get(f"{hook}:{status}", 0) + 1
+        action = ActionRecord(action_id=f"{alert.alert_id}:{hook}", ts=time.time(), alert_id=alert.alert_id,
+                              user=alert.user, hook=hook, status=status, detail=detail, attempt=attempt)
+        await self.topics["actions"].send(key=alert.user.encode(), value=msgspec.json.encode(action))
+
+    async def system_alert(self, reason: str) -> None:
+        now = time.time()
+        alert = AlertRecord(alert_id=f"automation:{now:.3f}", ts=now, user=SYSTEM_USER, band="critical",
+                            previous="low", risk=100.0, reasons=[reason], techniques=[], families=["automation"],
+                            event_id="")
+        await self.topics["alerts"].send(key=SYSTEM_USER.encode(), value=msgspec.json.encode(alert))
+
+    async def post_webhook(self, session: aiohttp.ClientSession, alert: AlertRecord) -> str:
+        body = msgspec.json.encode(alert)
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "Idempotency-Key": alert.alert_id,
+                   "X-Vigil-Timestamp": stamp, "X-Vigil-Signature": sign(self.secret, stamp, body)}
+        async with session.post(self.settings.webhook_url, data=body, headers=headers) as response:
+            response.raise_for_status()
+            return f"HTTP {response.status}"
+
+    @staticmethod
+    async def deactivate(scim: ScimClient, user: str) -> str:
+        scim_id = await scim.set_active(user, False)
+        return f"SCIM user {scim_id} active=false"
+
+
+def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], inbox: Inbox,
+             counters: WorkerCounters) -> None:
+    responder = Responder(settings, topics, counters)
     scim_token = settings.scim_token.get_secret_value() if settings.scim_token else None
-    allowlist = set(settings.never_suspend)
 
     @app.agent(topics["alerts"], name="route-responses")
     async def route_responses(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            alert = orjson.loads(event.message.value)
-            if alert["user"] != SYSTEM_USER and BANDS.index(alert["band"]) >= threshold:
+            alert = await inbox.decode(event, AlertRecord, dead_letter=False)  # the sink keeps it
+            if alert is not None and responder.wants(alert):
                 await topics["responses"].send(key=event.message.key, value=event.message.value)
-
-    async def record(alert: dict, hook: str, status: str, detail: str, attempt: int = 0) -> None:
-        counters.actions[f"{hook}:{status}"] = counters.actions.get(f"{hook}:{status}", 0) + 1
-        action = {"action_id": f"{alert['alert_id']}:{hook}", "ts": time.time(), "alert_id": alert["alert_id"],
-                  "user": alert["user"], "hook": hook, "status": status, "detail": detail, "attempt": attempt}
-        await topics["actions"].send(key=alert["user"].encode(), value=orjson.dumps(action))
-
-    async def system_alert(reason: str) -> None:
-        now = time.time()
-        await topics["alerts"].send(key=SYSTEM_USER.encode(), value=orjson.dumps({
-            "alert_id": f"automation:{now:.3f}", "ts": now, "user": SYSTEM_USER, "band": "critical",
-            "previous": "low", "risk": 100.0, "reasons": [reason], "techniques": [], "families": ["automation"],
-            "event_id": ""}))
-
-    async def attempt(alert: dict, hook: str, call) -> None:
-        """Run `call` with retries and exponential backoff; dead-letter it when every try failed."""
-        await record(alert, hook, "requested", "")
-        error = ""
-        for n in range(1, settings.hook_attempts + 1):
-            try:
-                detail = await call()
-                await record(alert, hook, "succeeded", detail, n)
-                return
-            except (aiohttp.ClientError, asyncio.TimeoutError, LookupError, OSError) as e:
-                error = f"{type(e).__name__}: {e}"
-                await record(alert, hook, "failed", error, n)
-                if n < settings.hook_attempts:
-                    await asyncio.sleep(min(0.25 * 2 ** (n - 1), 10.0))
-        reason = f"{hook} failed {settings.hook_attempts} times for alert {alert['alert_id']}: {error}"
-        await topics["deadletter"].send(key=alert["user"].encode(), value=orjson.dumps(alert),
-                                        headers=dead_letter_headers(reason, "response"))
-        await system_alert(reason)
 
     @app.agent(topics["responses"], name="respond")
     async def respond(stream: faust.StreamT) -> None:
-        timeout = aiohttp.ClientTimeout(total=5)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
             scim = ScimClient(settings.scim_url, scim_token, session) if settings.scim_url else None
             async for event in stream.events():
-                alert = orjson.loads(event.message.value)
-                if settings.webhook_url:
-                    if settings.dry_run:
-                        await record(alert, "webhook", "skipped", "dry-run")
-                    else:
-                        await attempt(alert, "webhook", lambda: post_webhook(session, alert))
-                if scim is None:
-                    continue
-                user = alert["user"]
-                if user in allowlist:
-                    await record(alert, "scim", "skipped", "never-suspend allowlist")
-                elif settings.dry_run:
-                    await record(alert, "scim", "skipped", "dry-run: would deactivate")
-                elif not breaker.allow(time.time()):
-                    await record(alert, "scim", "skipped", "circuit breaker open")
-                    if not breaker.announced:
-                        breaker.announced = True
-                        await system_alert(f"automation stopped: more than {settings.breaker_max} suspensions in "
-                                           f"{settings.breaker_minutes:g} min; review, then restart the worker")
-                else:
-                    await attempt(alert, "scim", lambda: deactivate(scim, user))
-
-    async def post_webhook(session: aiohttp.ClientSession, alert: dict) -> str:
-        body = orjson.dumps(alert)
-        stamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "Idempotency-Key": alert["alert_id"],
-                   "X-Vigil-Timestamp": stamp, "X-Vigil-Signature": sign(secret, stamp, body)}
-        async with session.post(settings.webhook_url, data=body, headers=headers) as response:
-            response.raise_for_status()
-            return f"HTTP {response.status}"
-
-    async def deactivate(scim: ScimClient, user: str) -> str:
-        scim_id = await scim.set_active(user, False)
-        return f"SCIM user {scim_id} active=false"
+                if (alert := await inbox.decode(event, AlertRecord)) is not None:
+                    await responder.respond(alert, session, scim)

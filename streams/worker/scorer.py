@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import msgspec
 import orjson
 
 from models import (
@@ -28,7 +27,6 @@ from models import (
     TicketBook,
     UserDetector,
 )
-from models.signal import Signal
 from streams.contract import (
     InvalidRecord,
     Message,
@@ -36,6 +34,7 @@ from streams.contract import (
     partition_for,
     read_message,
 )
+from streams.records import AlertRecord, ScoredRecord
 
 
 @dataclass
@@ -201,41 +200,6 @@ class Scorer:
         return key, entry
 
 
-class ScoredRecord(msgspec.Struct):
-    """An event as it goes to vigil.scored: its row of vigil.scored_events (the sink stores it as it is;
-    ClickHouse reads null as the column's default) and each signal's `evidence` in full (docs/events.md)."""
-
-    event_id: str
-    ts: float
-    user: str
-    action: str
-    outcome: str
-    resource: str | None
-    record_id: str | None
-    records: int
-    bytes: int | None
-    ticket_id: str | None
-    unjustified: bool
-    src_ip: str | None
-    device: str | None
-    app: str | None
-    geo: str | None
-    attrs: str  # JSON text
-    score: float
-    risk: float
-    band: str
-    signals: list[str]
-    reasons: list[str]
-    user_events: int
-    src_partition: int
-    src_offset: int
-    evidence: list[Signal]  # encoded as objects with every field of a Signal
-
-
-class ScoredMessage(msgspec.Struct):
-    scored: list[ScoredRecord]
-
-
 def scored_record(access: AccessEvent, assessment: Assessment, partition: int, offset: int) -> ScoredRecord:
     signals = assessment.signals
     return ScoredRecord(
@@ -251,16 +215,8 @@ def scored_record(access: AccessEvent, assessment: Assessment, partition: int, o
 
 def alert_record(access: AccessEvent, assessment: Assessment) -> dict:
     alert = assessment.alert
-    return {
-        # Deterministic: the same event crossing the same band is the same alert.
-        "alert_id": f"{access.event_id}:{alert.band}",
-        "ts": access.ts,
-        "user": access.user,
-        "band": alert.band,
-        "previous": alert.previous,
-        "risk": alert.risk,
-        "reasons": alert.reasons,
-        "techniques": alert.techniques,
-        "families": alert.families,
-        "event_id": access.event_id,
-    }
+    return AlertRecord(
+        alert_id=f"{access.event_id}:{alert.band}",  # deterministic: the same event crossing the same band
+        ts=access.ts, user=access.user, band=alert.band, previous=alert.previous, risk=alert.risk,
+        reasons=alert.reasons, techniques=alert.techniques, families=alert.families, event_id=access.event_id,
+    ).to_dict()

@@ -22,13 +22,14 @@ from mode.utils.collections import LRUCache
 
 from models import Organisation, Population, TicketBook, UserDetector
 from streams.contract import InvalidRecord, dead_letter_headers, parse_ticket
+from streams.records import ScoredMessage, ScoredRecord
 from streams.settings import Settings
 from streams.worker import kafka_driver
 from streams.worker.counters import WorkerCounters
 from streams.worker.directory import Directory
 from streams.worker.live import LiveBoard
 from streams.worker.population_feed import PopulationFeed
-from streams.worker.scorer import Scored, ScoredMessage, ScoredRecord, Scorer, UserEntry
+from streams.worker.scorer import Scored, Scorer, UserEntry
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The ClickHouse sink: batches of vigil.scored and vigil.alerts, written idempotently off the event loop."""
+"""The ClickHouse sink: batches of vigil.scored, alerts, actions and feedback, written idempotently off the event loop."""
 
 from __future__ import annotations
 
@@ -9,49 +9,74 @@ from typing import Callable
 
 import faust
 import msgspec
-import orjson
 
-from streams.contract import dead_letter_headers
+from streams.records import ActionRecord, AlertRecord, FeedbackRecord
 from streams.settings import Settings
 from streams.store.clickhouse import ClickHouseStore, Row
 from streams.worker.counters import WorkerCounters
+from streams.worker.inbox import Inbox, describe
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
+REFUSALS = 3  # a batch ClickHouse refuses this often, while it answers, is split to find the rows it refuses
 
 
 class ClickHouseSink:
     """Writes batches through one thread, so ClickHouse I/O never blocks the event loop.
 
-    A batch is retried with exponential backoff until it is stored: Faust
-    acknowledges a `take()` batch only after the loop body returns, so the
-    offsets of unwritten events are never committed (back-pressure, not loss).
-    `prepare` (the schema migrations) runs once before the first write, so a
-    worker started while ClickHouse is down scores at once and stores later.
+    While ClickHouse is unreachable a batch is retried with exponential
+    backoff until it is stored: Faust acknowledges a batch only after the
+    agent's loop body returns, so the offsets of unwritten events are never
+    committed (back-pressure, not loss). A batch that ClickHouse answers but
+    refuses `REFUSALS` times is split in halves until the refused rows are
+    found; those go to the dead-letter topic with ClickHouse's reason, the
+    rest is stored, and storage goes on. `prepare` (the schema migrations)
+    runs once before the first write, so a worker started while ClickHouse is
+    down scores at once and stores later.
     """
 
-    def __init__(self, store: ClickHouseStore, counters: WorkerCounters, prepare: Callable[[], object] = lambda: None) -> None:
+    def __init__(self, store: ClickHouseStore, counters: WorkerCounters, inbox: Inbox,
+                 prepare: Callable[[], object] = lambda: None) -> None:
         self.store = store
         self.counters = counters
+        self.inbox = inbox
         self.prepare: Callable[[], object] | None = prepare
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clickhouse")
 
     async def run(self, fn: Callable, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    async def write(self, insert: Callable[..., int], *args) -> int:
-        delay = 0.5
+    async def write(self, table: str, rows: list[Row]) -> None:
+        """Store `rows`, skipping those already stored; dead-letter the ones ClickHouse refuses."""
+        refusal = await self._insert(table, rows)
+        if refusal is None:
+            return
+        if len(rows) == 1:
+            row = rows[0]
+            await self.inbox.reject(row.user.encode(), bytes(row.json), f"ClickHouse refused the row: {refusal}",
+                                    f"clickhouse/{table}/{row.key}")
+            return
+        half = len(rows) // 2
+        await self.write(table, rows[:half])
+        await self.write(table, rows[half:])
+
+    async def _insert(self, table: str, rows: list[Row]) -> str | None:
+        """None once stored; ClickHouse's reason once it refused these rows `REFUSALS` times while it answers."""
+        delay, refusals = 0.5, 0
         while True:
             try:
                 if self.prepare is not None:
                     await self.run(self.prepare)
                     self.prepare = None
-                stored = await self.run(insert, *args)
-                self.counters.stored += stored
-                return stored
+                self.counters.stored += await self.run(self.store.insert, table, rows)
+                return None
             except Exception as e:
-                log.warning("ClickHouse insert of %d records failed (%s); retrying in %.1fs", len(args[-1]), e, delay)
+                if self.prepare is None and await self.run(self.store.reachable):
+                    refusals += 1
+                    if refusals >= REFUSALS:
+                        return str(e)[:500]
+                log.warning("ClickHouse insert of %d rows failed (%s); retrying in %.1fs", len(rows), e, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF)
 
@@ -93,6 +118,12 @@ def scored_rows(value: bytes) -> list[Row]:
     return [Row(k.event_id, k.user, k.ts, raw) for k, raw in zip(_ROW_KEYS.decode(value).scored, raws)]
 
 
+#: The records stored as they came: their type, what makes each row unique, and whether the sink dead-letters
+#: what does not fit (the scoring agent, which applies verdicts, dead-letters bad feedback).
+RECORDS = {"alerts": (AlertRecord, lambda r: r.alert_id, True), "actions": (ActionRecord, lambda r: r.row_id, True),
+           "feedback": (FeedbackRecord, lambda r: r.feedback_id, False)}
+
+
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], sink: ClickHouseSink) -> None:
     size, within = settings.sink_batch_size, settings.sink_flush_seconds
 
@@ -105,22 +136,22 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
                     rows += scored_rows(event.message.value)
                 except (msgspec.DecodeError, ValueError) as bad:  # not what a worker writes: keep it, say why
                     message = event.message
-                    await topics["deadletter"].send(key=message.key, value=message.value, headers=dead_letter_headers(
-                        f"not a scored record: {bad}", f"{message.topic}/{message.partition}/{message.offset}"))
+                    await sink.inbox.reject(message.key, message.value, f"not a scored record: {bad}", describe(message))
             for start in range(0, len(rows), size):  # envelopes hold many rows: insert at most `size` at a time
-                await sink.write(sink.store.insert, "scored_events", rows[start:start + size])
+                await sink.write("scored_events", rows[start:start + size])
 
-    @app.agent(topics["alerts"], name="store-alerts")
-    async def store_alerts(stream: faust.StreamT) -> None:
-        async for batch in stream.take(size, within=within):
-            await sink.write(sink.store.insert_alerts, [orjson.loads(v) for v in batch])
+    for table, (shape, key_of, dead_letter) in RECORDS.items():
+        _store_records(app, topics[table], table, shape, key_of, dead_letter, sink, size, within)
 
-    @app.agent(topics["actions"], name="store-actions")
-    async def store_actions(stream: faust.StreamT) -> None:
-        async for batch in stream.take(size, within=within):
-            await sink.write(sink.store.insert_actions, [orjson.loads(v) for v in batch])
 
-    @app.agent(topics["feedback"], name="store-feedback")
-    async def store_feedback(stream: faust.StreamT) -> None:
-        async for batch in stream.take(size, within=within):
-            await sink.write(sink.store.insert_feedback, [orjson.loads(v) for v in batch])
+def _store_records(app: faust.App, topic: faust.TopicT, table: str, shape: type, key_of: Callable, dead_letter: bool,
+                   sink: ClickHouseSink, size: int, within: float) -> None:
+    @app.agent(topic, name=f"store-{table}")
+    async def store(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(size, within=within):
+            rows = []
+            for event in batch:
+                if (record := await sink.inbox.decode(event, shape, dead_letter)) is not None:
+                    rows.append(Row(key_of(record), record.user, record.ts, event.message.value))
+            if rows:
+                await sink.write(table, rows)

@@ -138,3 +138,34 @@ def test_ingest_cli_sends_valid_rows_and_dead_letters_the_rest(make_worker, tmp_
     assert sorted(r[0] for r in worker.query("SELECT event_id FROM vigil.scored_events")) == ["c1", "c4"]
     reasons = sorted(dict(m.headers)["vigil.reason"].decode() for m in worker.consume("deadletter", 2))
     assert reasons[0].startswith("'records' must be a whole number") and "no time zone" in reasons[1]
+
+
+def test_what_other_clients_write_wrongly_is_dead_lettered_once_and_nothing_stalls(make_worker):
+    worker = make_worker().start()
+    alert = {"alert_id": "x:high", "ts": 1793613600.0, "user": "ann", "band": "high", "previous": "low", "risk": 60.0,
+             "reasons": ["r"], "techniques": [], "families": ["unjustified"], "event_id": "x"}
+    bad = {  # topic, value → what the dead letter's reason must say
+        ("alerts", orjson.dumps(alert | {"band": "severe"})): "not a AlertRecord",  # three agents read vigil.alerts
+        ("alerts", b"not json"): "not a AlertRecord: JSON is malformed",
+        ("actions", b'{"action_id": 1}'): "not a ActionRecord: Expected `str`, got `int` - at `$.action_id`",
+        ("feedback", b"[]"): "invalid feedback",  # dead-lettered by the scoring agent, which applies verdicts
+        ("responses", b"{}"): "not a AlertRecord: Object missing required field",
+        ("scored", orjson.dumps({"event_id": "poison", "user": "ann", "ts": 1793613600.0, "risk": "a lot"})):
+            "ClickHouse refused the row",
+    }
+    for (topic, value), _ in bad.items():
+        worker.send(topic, value, key="ann")
+    worker.send("alerts", alert, key="ann")
+    for n in range(5):
+        worker.send("events", event(n), key="ann")
+    worker.flush()
+
+    wait_for(lambda: stored(worker) == 5 and worker.scalar("SELECT count() FROM vigil.alerts WHERE alert_id = 'x:high'"),
+             timeout=120, what="the good events and the good alert stored past the bad ones")
+    letters = worker.consume("deadletter", len(bad) + 1, timeout=30)
+    reasons = sorted(dict(m.headers)["vigil.reason"].decode() for m in letters)
+    assert len(letters) == len(bad), reasons  # each bad message once, though several agents read it
+    for expected in bad.values():
+        assert any(r.startswith(expected) for r in reasons), (expected, reasons)
+    assert {m.value for m in letters} == {value for _, value in bad}  # the raw bytes, as they came
+    assert worker.health()["dead_letters"] == len(bad) and worker.process.poll() is None

@@ -8,7 +8,8 @@ import pytest
 
 from models import AccessEvent, Assessment
 from models.signal import Signal
-from streams.worker.scorer import ScoredMessage, scored_record
+from streams.records import ScoredMessage
+from streams.worker.scorer import scored_record
 from streams.worker.scoring import encode
 from streams.worker.sink import scored_rows
 
@@ -46,3 +47,32 @@ def test_a_record_keeps_each_signals_evidence_for_readers_of_vigil_scored():
 def test_what_no_worker_writes_is_refused(value):
     with pytest.raises((msgspec.DecodeError, ValueError)):
         scored_rows(value)
+
+
+def test_a_batch_with_rows_clickhouse_refuses_stores_the_rest_and_dead_letters_those(store):
+    import asyncio
+
+    from streams.store.clickhouse import Row
+    from streams.worker.counters import WorkerCounters
+    from streams.worker.sink import ClickHouseSink
+
+    class Letters:  # what the sink hands to vigil.deadletter (the real topic is tested in tests/integration)
+        def __init__(self):
+            self.rejected = []
+
+        async def reject(self, key, value, reason, source):
+            self.rejected.append((value, reason, source))
+
+    good = [scored_rows(encode(msgspec.structs.replace(scored(n), event_id=f"bisect-{n}")))[0] for n in range(6)]
+    poison = Row("bisect-poison", "ann", 1793613600.0, b'{"event_id": "bisect-poison", "user": "ann", "ts": 1793613600.0, '
+                                                      b'"risk": "a lot"}')
+    letters, counters = Letters(), WorkerCounters()
+    sink = ClickHouseSink(store, counters, letters)
+    asyncio.run(sink.write("scored_events", good[:4] + [poison] + good[4:]))
+
+    stored = store.query_readonly("SELECT event_id FROM vigil.scored_events WHERE event_id LIKE 'bisect-%' ORDER BY event_id")
+    assert [r[0] for r in stored.rows] == [f"bisect-{n}" for n in range(6)]
+    [(value, reason, source)] = letters.rejected
+    assert value == poison.json and source == "clickhouse/scored_events/bisect-poison"
+    assert reason.startswith("ClickHouse refused the row:") and "risk" in reason
+    assert counters.stored == 6

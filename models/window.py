@@ -6,6 +6,8 @@ import math
 
 from river import stats
 
+from models.variance import variance_from
+
 HOUR = 3600
 DAY = 86400
 _QUIET = (False, False)
@@ -115,7 +117,7 @@ class WindowBaseline:
             learned = min(closed, self._threshold) if self.warm else closed
             self.history.update(learned)
             if self.history.n > self.memory:
-                self.history = stats.Var._from_state(self.memory, self.mean, self.history.get())
+                self.history = variance_from(self.memory, self.mean, self.history.get())
             self._learned()
         self.value = 0.0
         self.fired_at = 0.0
@@ -124,7 +126,7 @@ class WindowBaseline:
     def seeded(self, empty: int) -> WindowBaseline:
         """This baseline with `empty` windows of 0 already learned (days on which the quantity did not occur)."""
         if empty > 0:
-            self.history = stats.Var._from_state(min(empty, self.memory), 0.0, 0.0)
+            self.history = variance_from(min(empty, self.memory), 0.0, 0.0)
             self._learned()
         return self
 
@@ -137,7 +139,7 @@ class WindowBaseline:
         if state:
             n, mean, var, self.index, self.value, self.fired_at = state
             if n:
-                self.history = stats.Var._from_state(n, mean, var)
+                self.history = variance_from(n, mean, var)
             self._ends = (self.index + 1) * self.window
             self._learned()
         return self

@@ -11,6 +11,7 @@ import orjson
 from kafka.partitioner.default import murmur2
 
 from models import AccessEvent
+from streams.errors import VigilError
 
 # Event time outside this window is a producer bug (seconds, not milliseconds; a zeroed clock).
 MIN_TS = 946684800.0  # 2000-01-01T00:00:00Z
@@ -24,7 +25,7 @@ OUTCOMES = ("success", "failure")
 _STRINGS = ("resource", "record_id", "ticket_id", "src_ip", "device", "app", "geo")
 
 
-class InvalidRecord(ValueError):
+class InvalidRecord(VigilError, ValueError):
     """A message that breaks the contract. `reason` says which rule, for the dead-letter topic."""
 
     def __init__(self, reason: str) -> None:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from streams.errors import VigilError
 from streams.settings import Settings
 
 app = typer.Typer(help="Vigil: catch insiders while they act.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -47,14 +48,6 @@ def friendly(fn):
         from clickhouse_connect.driver.exceptions import DatabaseError
         from kafka.errors import KafkaTimeoutError
 
-        from streams.ops.demo import DemoError
-        from streams.ops.local_kafka import KafkaSetupError
-        from streams.ops.query import WorkerUnreachable
-        from streams.store.clickhouse import QueryRejected
-        from streams.store.hunting import QueryParameterError
-        from streams.store.schema import SchemaError
-        from streams.worker.feedback import FeedbackError
-
         try:
             return fn(*args, **kwargs)
         except ValidationError as e:
@@ -63,8 +56,7 @@ def friendly(fn):
         except KafkaTimeoutError:
             fail("no Kafka broker answers at the bootstrap address; start one with `vigil kafka start` "
                  "or set VIGIL_KAFKA_BOOTSTRAP")
-        except (KafkaSetupError, QueryRejected, WorkerUnreachable, DemoError, QueryParameterError, SchemaError,
-                FeedbackError, FileNotFoundError) as e:
+        except (VigilError, FileNotFoundError) as e:
             fail(str(e))
         except DatabaseError as e:
             fail(f"ClickHouse refused: {str(e).splitlines()[0][:500]}")

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from streams.errors import VigilError
 from streams.ops.local_kafka import LocalKafka
 from streams.ops.query import query_worker, worker_pid
 from streams.settings import Settings
@@ -33,7 +34,7 @@ WHERE user = {user:String} GROUP BY signal ORDER BY sum(score) DESC LIMIT 3
 """
 
 
-class DemoError(RuntimeError):
+class DemoError(VigilError, RuntimeError):
     pass
 
 

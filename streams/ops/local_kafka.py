@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from streams.errors import VigilError
 from streams.settings import INFRA_DIR, Settings
 
 KAFKA_INFRA = INFRA_DIR / "kafka"
@@ -33,7 +34,7 @@ def _listening(port: int) -> bool:
     return True
 
 
-class KafkaSetupError(RuntimeError):
+class KafkaSetupError(VigilError, RuntimeError):
     """Something on this machine stops the local broker; the message says how to fix it."""
 
 

@@ -8,11 +8,12 @@ import urllib.request
 
 import orjson
 
+from streams.errors import VigilError
 from streams.settings import Settings, api_token
 from streams.store.clickhouse import ClickHouseStore, QueryRejected, QueryResult
 
 
-class WorkerUnreachable(RuntimeError):
+class WorkerUnreachable(VigilError, RuntimeError):
     pass
 
 

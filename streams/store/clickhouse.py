@@ -12,6 +12,7 @@ import clickhouse_connect
 import orjson
 import sqlparse
 
+from streams.errors import VigilError
 from streams.records import ActionRecord, AlertRecord, FeedbackRecord, ScoredRecord
 from streams.store.schema import Layout, Schema
 
@@ -44,7 +45,7 @@ TABLES = {
 }
 
 
-class QueryRejected(ValueError):
+class QueryRejected(VigilError, ValueError):
     """A query the read-only path refuses; the message says why."""
 
 

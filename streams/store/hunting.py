@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from streams.errors import VigilError
 from streams.settings import INFRA_DIR
 
 QUERIES_DIR = INFRA_DIR / "clickhouse" / "queries"
 _PARAM = re.compile(r"^--\s*param\s+(\w+)\s+([\w(), ]+?)\s*(?:=\s*(.+?))?\s*$")
 
 
-class QueryParameterError(ValueError):
+class QueryParameterError(VigilError, ValueError):
     pass
 
 

@@ -21,13 +21,14 @@ from string import Template
 
 import sqlparse
 
+from streams.errors import VigilError
 from streams.settings import INFRA_DIR
 
 MIGRATIONS_DIR = INFRA_DIR / "clickhouse" / "migrations"
 _DISTRIBUTED = re.compile(r"^--\s*@distributed\s+(\w+)\s+(.+?)\s*$", re.MULTILINE)
 
 
-class SchemaError(RuntimeError):
+class SchemaError(VigilError, RuntimeError):
     pass
 
 

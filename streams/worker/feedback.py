@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
+from streams.errors import VigilError
 from streams.records import FeedbackRecord
 
 VERDICTS = ("benign", "malicious", "clear")
@@ -12,7 +13,7 @@ FIND_ALERT = ("SELECT user, families, toFloat64(toUnixTimestamp64Milli(ts)) / 10
               "WHERE alert_id = {alert_id:String} LIMIT 1")
 
 
-class FeedbackError(ValueError):
+class FeedbackError(VigilError, ValueError):
     pass
 
 

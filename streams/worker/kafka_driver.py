@@ -51,7 +51,13 @@ records to the app's producer a full record batch at a time. Sent one by one
 while the event loop is busy, each record waited a turn of the loop (10–30 ms
 under load), and a commit's thousand user states took seconds.
 
-Selected with the broker URL scheme `vigil+kafka://`.
+**Two reads of Faust's state** for the rest of the worker: `handling(event)`
+(write a table key as if handling `event`) and `committed_offset(consumer, tp)`.
+
+Selected with the broker URL scheme `vigil+kafka://`. This module is the one
+place Vigil touches Faust's and aiokafka's private names;
+`tests/streams/test_private_apis.py` names each one and fails, saying which,
+when the pinned versions change them.
 """
 
 from __future__ import annotations
@@ -60,9 +66,11 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import contextmanager
 from typing import AsyncIterator, cast
 
 import aiokafka
+from faust.streams import _current_event
 from faust.transport import drivers
 from faust.transport import producer as faust_producer
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -74,6 +82,22 @@ FETCH_MAX_WAIT_MS = 100
 log = logging.getLogger(__name__)
 
 _savers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> save
+
+
+@contextmanager
+def handling(event):
+    """Write to a table's store as if handling `event`: Faust's store puts a key in the partition of the
+    current event, and at a commit that is whichever event ran last, not the one that changed the key."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def committed_offset(consumer, tp: TP) -> int:
+    """The offset Faust's consumer last committed for `tp` (0 if none yet)."""
+    return consumer._committed_offset.get(tp) or 0
 
 
 def save_before_commit(app, save: Callable[[], Awaitable[None]]) -> None:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import faust
 import msgspec
 import orjson
-from faust.streams import _current_event
 from mode.utils.collections import LRUCache
 
 from models import Organisation, Population, TicketBook, UserDetector
@@ -251,7 +248,7 @@ class Delivery:
         """
         data, by_partition = table.data, {}
         for key, event, value in entries:
-            with handling(event):  # the store keeps it in the partition of the user's message
+            with kafka_driver.handling(event):  # the store keeps it in the partition of the user's message
                 data[key] = value
             by_partition.setdefault(event.message.partition, []).append((key, value))
         written = await kafka_driver.produce_batches(self.app, table.changelog_topic.get_topic_name(), by_partition)
@@ -361,22 +358,14 @@ def _feedback_and_ticket_agents(app: faust.App, settings: Settings, topics: dict
     @app.agent(topics["tickets-by-user"], name="book-tickets")
     async def book_tickets(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            ticket, key = orjson.loads(event.message.value), event.message.key
-            async with delivery.lock:  # saved with the next commit, like the users' state
-                entry = scorer.book(key, ticket)
-                store.books[key] = (event, entry.book)
+            try:
+                async with delivery.lock:  # saved with the next commit, like the users' state
+                    entry = scorer.book(event.message.key, orjson.loads(event.message.value))
+                    store.books[event.message.key] = (event, entry.book)
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as bad:
+                await delivery.dead_letter(event.message, f"invalid ticket assignment: {bad!r}")
+                continue
             counters.tickets_booked += 1
-
-
-@contextmanager
-def handling(event: faust.types.EventT):
-    """Write to a table's store as if handling `event`: Faust's store puts a key in the partition of the
-    current event, and at a commit that is whichever event ran last, not the one that changed the key."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 def _decode(value: bytes | None) -> dict:

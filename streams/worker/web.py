@@ -22,8 +22,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from models.risk import BANDS
+from streams.errors import VigilError
 from streams.settings import Settings
 from streams.store.clickhouse import QueryRejected
+from streams.worker import kafka_driver
 from streams.worker.counters import WorkerCounters
 from streams.worker.feedback import FIND_ALERT, FeedbackError, verdict_record
 from streams.worker.live import LiveBoard
@@ -59,7 +61,7 @@ def bearer_auth(token: str):
 
 
 # -- what requests may say ---------------------------------------------------------------
-class BadRequest(ValueError):
+class BadRequest(VigilError, ValueError):
     """A request that does not fit its endpoint; the message says which field and why (a 400, never a 500)."""
 
 
@@ -339,7 +341,7 @@ class _Collector:
         consumer = self.app.consumer
         for tp in sorted(consumer.assignment()):
             if tp.topic == self.events_topic:
-                committed = consumer._committed_offset.get(tp) or 0
+                committed = kafka_driver.committed_offset(consumer, tp)
                 highwater = consumer.highwater(tp) or 0  # None until the partition is first fetched
                 lag.add_metric([str(tp.partition)], max(highwater - committed, 0))
         yield lag

@@ -150,6 +150,7 @@ def test_what_other_clients_write_wrongly_is_dead_lettered_once_and_nothing_stal
         ("actions", b'{"action_id": 1}'): "not a ActionRecord: Expected `str`, got `int` - at `$.action_id`",
         ("feedback", b"[]"): "invalid feedback",  # dead-lettered by the scoring agent, which applies verdicts
         ("responses", b"{}"): "not a AlertRecord: Object missing required field",
+        ("tickets-by-user", b'{"customer_id": "C1"}'): "invalid ticket assignment: KeyError",
         ("scored", orjson.dumps({"event_id": "poison", "user": "ann", "ts": 1793613600.0, "risk": "a lot"})):
             "ClickHouse refused the row",
     }

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,21 +35,10 @@ from rich.console import Console
 from models import DetectorConfig
 from streams.ops import matrix
 from streams.ops.evaluation import RunResult, replay, simulated
-from streams.ops.local_kafka import LocalKafka
+from streams.ops.local_kafka import LocalKafka, free_ports
 from streams.settings import Settings
 from streams.sources import loading
 from streams.worker.topics import create_topics
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 class WorkerRun:

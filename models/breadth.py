@@ -6,7 +6,6 @@ from models.context import Context
 from models.distinct import LinearCounter
 from models.event import AccessEvent
 from models.signal import T1213, Signal, escalation_points
-from models.volume import MIN_UNEXPLAINED
 from models.window import DAY, HOUR, UnexplainedShare, WindowBaseline
 
 
@@ -79,13 +78,8 @@ class CustomerBreadth:
             before = window.value
             count.add(bit)
             share.add(window.value - before, explained)
-            if not window.warm:
-                continue
-            fires, first = window.crossing()
-            if not fires:
-                continue
-            unexplained = share.of()
-            if unexplained >= MIN_UNEXPLAINED:
+            if (fired := share.firing()) is not None:
+                first, unexplained = fired
                 signals.append(Signal(
                     name=f"breadth.{'hour' if window is self.hour else 'day'}",
                     family=self.family,

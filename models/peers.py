@@ -5,8 +5,8 @@ from __future__ import annotations
 from models.context import Context
 from models.event import AccessEvent
 from models.signal import T1213, Signal, escalation_points
-from models.volume import MIN_UNEXPLAINED, TOUCH_ACTIONS
-from models.window import DAY
+from models.volume import TOUCH_ACTIONS
+from models.window import DAY, MIN_UNEXPLAINED
 
 
 class PeerDeviation:

@@ -8,7 +8,6 @@ from models.signal import T1213, Signal, escalation_points
 from models.window import DAY, HOUR, UnexplainedShare, WindowBaseline
 
 #: Below this share of work no ticket explains, a busy window is the job, not evidence.
-MIN_UNEXPLAINED = 0.2
 
 #: Actions that touch records in place. Exports also touch records, but they are the
 #: exfiltration family's evidence: counting them twice would let one export corroborate itself.
@@ -57,13 +56,8 @@ class RecordVolume:
         for window, share, label in ((self.hour, self.shares[0], "within one hour"), (self.day, self.shares[1], "today")):
             window.add(event.records)
             share.add(event.records, explained)
-            if not window.warm:
-                continue
-            fires, first = window.crossing()
-            if not fires:
-                continue
-            unexplained = share.of()
-            if unexplained >= MIN_UNEXPLAINED:
+            if (fired := share.firing()) is not None:
+                first, unexplained = fired
                 signals.append(Signal(
                     name=f"volume.{'hour' if window is self.hour else 'day'}",
                     family=self.family,

@@ -145,6 +145,10 @@ class WindowBaseline:
         return self
 
 
+#: Below this share of a window on no ticket of the user's, a busy window is the job.
+MIN_UNEXPLAINED = 0.2
+
+
 class UnexplainedShare:
     """How much of a window's current value no ticket explains: the weight its firing deserves.
 
@@ -178,6 +182,16 @@ class UnexplainedShare:
     def of(self) -> float:
         value = self.window.value
         return 1.0 if value <= 0 or self.index != self.window.index else min(self.part / value, 1.0)
+
+    def firing(self) -> tuple[bool, float] | None:
+        """(first firing of the window, share unexplained) when the warm window crossed its threshold with at least
+        `MIN_UNEXPLAINED` of it on no ticket of the user's; else None."""
+        if not self.window.warm:
+            return None
+        fires, first = self.window.crossing()
+        if not fires or (unexplained := self.of()) < MIN_UNEXPLAINED:
+            return None
+        return first, unexplained
 
     def state(self) -> list:
         return [self.index, round(self.part, 2)]

@@ -25,6 +25,18 @@ from streams.settings import INFRA_DIR, Settings
 KAFKA_INFRA = INFRA_DIR / "kafka"
 
 
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free loopback ports (held open together, so the kernel cannot hand one out twice)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def _listening(port: int) -> bool:
     """True when something accepts connections on 127.0.0.1:`port`."""
     try:

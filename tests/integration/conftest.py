@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,22 +22,10 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from streams.ops.local_kafka import LocalKafka
+from streams.ops.local_kafka import LocalKafka, free_ports
 from streams.ops.query import query_worker
 from streams.settings import Settings
 from streams.worker.topics import create_topics
-
-
-def free_ports(n: int) -> list[int]:
-    """`n` distinct free loopback ports (held open together, so the kernel cannot hand one out twice)."""
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def free_port() -> int:

@@ -27,3 +27,15 @@ def test_records_are_built_with_keywords_and_decoded_with_their_types():
     assert msgspec.json.decode(msgspec.json.encode(alert), type=AlertRecord) == alert
     with pytest.raises(msgspec.ValidationError, match=r"\$\.band"):
         msgspec.json.decode(msgspec.json.encode(alert.to_dict() | {"band": "severe"}), type=AlertRecord)
+
+
+def test_the_event_is_one_record_wherever_it_is_read_or_stored():
+    import dataclasses
+
+    from models.event import AccessEvent
+    from streams.contract import _WireEvent
+
+    event_fields = [f.name for f in dataclasses.fields(AccessEvent)]
+    assert [f for f in _WireEvent.__struct_fields__ if f != "envelope"] == event_fields  # the fast decoder
+    stored = ScoredRecord.columns()
+    assert [f for f in stored if f in event_fields] == event_fields  # every field of the event is stored

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-unit bench kafka-jars browser clean
+.PHONY: demo test test-unit bench kafka-jars browser shippers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,16 @@ kafka-jars: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+## Debian's kcat: the real log shipper the source tests write with.
+shippers:
+	@command -v kcat >/dev/null || { apt-get update -qq && apt-get install -y -qq kcat; }
+
 ## The main job: Kafka 4 + a worker + a simulated organisation, then the riskiest users.
 demo: kafka-jars
 	$(BIN)/vigil demo
 
 ## Every test, the integration tests on a real broker included (started and stopped by the tests).
-test: kafka-jars browser
+test: kafka-jars browser shippers
 	$(BIN)/pytest
 
 test-unit: $(STAMP)

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     kafka_heap: str = Field("512m", description="Java heap of the local broker.")
     topic_prefix: str = Field("vigil", pattern=r"^[A-Za-z0-9._-]+$", description="Topics are <prefix>.events, <prefix>.scored, …")
     partitions: int = Field(4, ge=1, le=1024, description="Partitions of the event topics; the unit of scale-out.")
+    sources: str = Field("", description="Source topics the worker maps into vigil.events, FORMAT:TOPIC[,…], "
+                                         "e.g. ecs:logs-ecs,okta:okta-system-log (formats: docs/sources.md).")
     # Worker
     app_id: str = Field("vigil", description="Faust app id: the consumer group and the prefix of its changelogs.")
     web_host: str = Field("127.0.0.1", description="Worker web API bind address.")
@@ -86,12 +88,28 @@ class Settings(BaseSettings):
             raise ValueError("webhook_url needs webhook_secret: Vigil signs every webhook (set VIGIL_WEBHOOK_SECRET)")
         return self
 
+    @field_validator("sources")
+    @classmethod
+    def _known_formats(cls, sources: str) -> str:
+        from streams.sources.adapters import ADAPTERS
+
+        for item in filter(None, (i.strip() for i in sources.split(","))):
+            fmt, _, topic = item.partition(":")
+            if fmt not in ADAPTERS or not topic:
+                raise ValueError(f"{item!r} is not FORMAT:TOPIC with FORMAT one of {', '.join(ADAPTERS)}")
+        return sources
+
     @field_validator("data_dir", "kafka_cache")
     @classmethod
     def _absolute(cls, path: Path) -> Path:
         return path.expanduser().resolve()
 
     # -- derived ---------------------------------------------------------------
+    @property
+    def source_topics(self) -> list[tuple[str, str]]:
+        """(format, topic) of each source topic in `sources`."""
+        return [tuple(i.strip().split(":", 1)) for i in self.sources.split(",") if i.strip()]
+
     def topic(self, name: str) -> str:
         """Full name of one of Vigil's topics: ``events`` → ``vigil.events``."""
         return f"{self.topic_prefix}.{name}"

@@ -458,6 +458,9 @@ def _write_ndjson(path: Path, records) -> None:
             f.write(orjson.dumps(r) + b"\n")
 
 
+SourceFormat = Enum("SourceFormat", {name: name for name in ("ecs", "ocsf", "okta", "cloudtrail")}, type=str)
+
+
 class Kind(str, Enum):
     events = "events"
     directory = "directory"
@@ -467,19 +470,27 @@ class Kind(str, Enum):
 @app.command()
 @friendly
 def ingest(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="NDJSON (.ndjson/.jsonl) or CSV (.csv)."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="NDJSON (.ndjson/.jsonl/.json), CSV (.csv), or one JSON document (.json, .json.gz)."),
     kind: Kind = typer.Option(Kind.events, help="What the file holds."),
+    source_format: Optional[SourceFormat] = typer.Option(None, "--format", help="Map each record from this source "
+                                                         "format into events first (docs/sources.md)."),
 ) -> None:
     """Send a file's records to Kafka. Invalid ones go to the dead-letter topic with the reason; nothing is dropped."""
     from streams.sources import loading
 
-    summary = loading.ingest_file(Settings(), file, kind.value, console)
-    table = Table("outcome", "count", title=f"ingest {file.name}")
+    fmt = source_format.value if source_format else None
+    summary = loading.ingest_file(Settings(), file, kind.value, console, fmt=fmt)
+    table = Table("outcome", "count", title=f"ingest {file.name}" + (f" ({fmt})" if fmt else ""))
     table.add_row("sent", str(summary.sent))
     table.add_row("rejected (to dead-letter)", str(summary.rejected))
     for reason, n in summary.reasons.most_common(10):
         table.add_row(f"  {reason}", str(n))
     console.print(table)
+    for where, reason in summary.examples:
+        err.print(f"[yellow]{where}[/]: {reason}", highlight=False, soft_wrap=True)
+    if summary.rejected > len(summary.examples):
+        err.print(f"… and {summary.rejected - len(summary.examples)} more, each in the dead-letter topic with its reason")
 
 
 @app.command("eval")

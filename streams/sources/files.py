@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -25,11 +26,24 @@ class Line:
 
 
 def read_records(path: Path) -> Iterator[Line]:
-    """Yield every non-blank record of an NDJSON (.ndjson, .jsonl, .json) or CSV (.csv) file."""
-    if path.suffix.lower() == ".csv":
+    """Yield every non-blank record of an NDJSON (.ndjson, .jsonl, .json) or CSV (.csv) file; a .json or .json.gz
+    file that is one JSON document (a CloudTrail log file, say) is one record."""
+    name = path.name.lower()
+    if name.endswith(".csv"):
         yield from _read_csv(path)
+    elif name.endswith((".json", ".json.gz")) and (document := _one_document(path)) is not None:
+        yield document
     else:
         yield from _read_ndjson(path)
+
+
+def _one_document(path: Path) -> Line | None:
+    raw = gzip.decompress(path.read_bytes()) if path.name.lower().endswith(".gz") else path.read_bytes()
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None  # lines of JSON, or broken: read line by line, so each bad line is named
+    return Line(f"{path.name}:1", raw.strip(), obj) if isinstance(obj, dict) else None
 
 
 def _read_ndjson(path: Path) -> Iterator[Line]:

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -17,12 +18,14 @@ from rich.progress import (
 
 from streams.contract import (
     InvalidRecord,
+    dead_letter_headers,
     parse_directory_entry,
     parse_event,
     parse_ticket,
 )
 from streams.settings import Settings
-from streams.sources.files import read_records
+from streams.sources.adapters import adapt, records_of
+from streams.sources.files import Line, read_records
 from streams.sources.producer import EventProducer
 
 # kind -> (validator, key field)
@@ -38,6 +41,13 @@ class IngestSummary:
     sent: int = 0
     rejected: int = 0
     reasons: Counter = field(default_factory=Counter)
+    examples: list[tuple[str, str]] = field(default_factory=list)  # (file:line, reason) of the first rejects
+
+    def reject(self, where: str, reason: str) -> None:
+        self.rejected += 1
+        self.reasons[reason.split(":")[0]] += 1
+        if len(self.examples) < 20:
+            self.examples.append((where, reason))
 
 
 def progress(console: Console) -> Progress:
@@ -45,26 +55,48 @@ def progress(console: Console) -> Progress:
                     console=console, transient=False)
 
 
-def ingest_file(settings: Settings, path: Path, kind: str, console: Console) -> IngestSummary:
-    """Validate each record; send the valid ones keyed, the invalid ones to the dead-letter topic."""
-    validate, key_field = KINDS[kind]
+def ingest_file(settings: Settings, path: Path, kind: str, console: Console, fmt: str | None = None) -> IngestSummary:
+    """Validate each record (mapped from `fmt` first, if given); send the valid ones keyed, the invalid ones to the
+    dead-letter topic with the reason and where they came from (``file:line``, and the record within a line)."""
     summary = IngestSummary()
     total = sum(1 for _ in read_records(path))
     with EventProducer(settings) as producer, progress(console) as bar:
         task = bar.add_task(f"ingest {path.name}", total=total)
         for line in read_records(path):
-            try:
-                validate(line.obj if line.obj is not None else line.raw)
-            except InvalidRecord as bad:
-                producer.send("deadletter", None, line.raw,
-                              headers={"vigil.reason": bad.reason.encode(), "vigil.source": line.where.encode()})
-                summary.rejected += 1
-                summary.reasons[bad.reason.split(":")[0]] += 1
-            else:
-                producer.send(kind, line.obj[key_field], line.raw)
-                summary.sent += 1
+            for where, raw, outcome in _checked(line, kind, fmt):
+                if isinstance(outcome, InvalidRecord):
+                    producer.send("deadletter", None, raw, headers=dead_letter_headers(outcome.reason, where))
+                    summary.reject(where, outcome.reason)
+                else:
+                    topic, messages = outcome
+                    for key, value in messages:
+                        producer.send(topic, key, value)
+                    summary.sent += len(messages)
             bar.advance(task)
     return summary
+
+
+def _checked(line: Line, kind: str, fmt: str | None):
+    """(where, raw bytes, (topic, [(key, value)]) to send or the InvalidRecord) for each record of a line."""
+    if fmt is None:
+        validate, key_field = KINDS[kind]
+        try:
+            validate(line.obj if line.obj is not None else line.raw)
+        except InvalidRecord as bad:
+            return [(line.where, line.raw, bad)]
+        return [(line.where, line.raw, (kind, [(line.obj[key_field], line.raw)]))]
+    try:
+        records = records_of(fmt, line.raw)
+    except InvalidRecord as bad:
+        return [(line.where, line.raw, bad)]
+    checked = []
+    for n, record in enumerate(records):
+        where, raw = (line.where, line.raw) if len(records) == 1 else (f"{line.where} record {n + 1}", orjson.dumps(record))
+        try:
+            checked.append((where, raw, ("events", [(e["user"], e) for e in adapt(fmt, record)])))
+        except InvalidRecord as bad:
+            checked.append((where, raw, bad))
+    return checked
 
 
 def send_context(settings: Settings, org) -> int:

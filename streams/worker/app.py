@@ -6,7 +6,7 @@ import faust
 
 from streams.settings import Settings, api_token
 from streams.store.clickhouse import ClickHouseStore
-from streams.worker import kafka_driver, live, response, scoring, sink, web
+from streams.worker import intake, kafka_driver, live, response, scoring, sink, web
 from streams.worker.counters import WorkerCounters
 from streams.worker.directory import Directory
 from streams.worker.inbox import Inbox
@@ -70,6 +70,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     board = live.LiveBoard()
     user_state, detector_now = scoring.register(app, settings, topics, directory, counters, board)
     inbox = Inbox(topics["deadletter"], counters)
+    intake.register(app, settings, topics["events"], inbox)
     live.register(app, topics, inbox, board)
     response.register(app, settings, topics, inbox, counters)
     clickhouse = sink.ClickHouseSink(store, counters, inbox,

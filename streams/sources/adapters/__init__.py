@@ -1,0 +1,60 @@
+"""Adapters: one record of a format a SOC already ships, mapped to Vigil's access events.
+
+Each format's module holds one pure function, ``to_events(record: dict) ->
+list[dict]``, that returns contract events (`docs/events.md`) or raises
+`InvalidRecord` whose reason names the source field. `adapt` runs it and then
+holds the result to the contract, so an adapter can never let through what the
+contract refuses. The intake agent (`streams/worker/intake.py`) and `vigil
+ingest --format NAME` both go through `records_of` and `adapt`;
+`docs/sources.md` has a field-mapping table and a sample record for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+
+from streams.contract import InvalidRecord, parse_event
+from streams.sources.adapters import cloudtrail, ecs, ocsf, okta
+
+Adapter = Callable[[dict], list[dict]]
+
+ADAPTERS: dict[str, Adapter] = {
+    "ecs": ecs.to_events,
+    "ocsf": ocsf.to_events,
+    "okta": okta.to_events,
+    "cloudtrail": cloudtrail.to_events,
+}
+
+
+def records_of(fmt: str, raw: bytes) -> list[dict]:
+    """The source records in one message or line: a JSON object, or a CloudTrail log file's ``Records``.
+
+    >>> records_of("cloudtrail", b'{"Records": [{"eventID": "a"}, {"eventID": "b"}]}')
+    [{'eventID': 'a'}, {'eventID': 'b'}]
+    >>> records_of("ecs", b"[1, 2]")
+    Traceback (most recent call last):
+    ...
+    streams.contract.InvalidRecord: a ecs record is a JSON object, got list
+    """
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise InvalidRecord(f"not valid JSON ({e})") from None
+    if not isinstance(record, dict):
+        raise InvalidRecord(f"a {fmt} record is a JSON object, got {type(record).__name__}")
+    if fmt == "cloudtrail" and isinstance(record.get("Records"), list):
+        return [r for r in record["Records"] if isinstance(r, dict)]
+    return [record]
+
+
+def adapt(fmt: str, record: dict) -> list[dict]:
+    """The contract events of one source record; `InvalidRecord` naming the source field or the contract's rule."""
+    events = ADAPTERS[fmt](record)
+    for event in events:
+        try:
+            parse_event(event)
+        except InvalidRecord as bad:
+            raise InvalidRecord(f"the {fmt} record maps to an event the contract refuses: {bad.reason}") from None
+    return events

@@ -1,0 +1,72 @@
+"""Real sources in: a real shipper (kcat) writes ECS lines to a source topic, and a file of a vendor's format is
+ingested; the worker maps, re-keys and scores them, and dead-letters what does not map, saying why."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import uuid
+
+import orjson
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from tests.integration.conftest import wait_for
+from tests.streams.test_adapters import CLOUDTRAIL_FILE, ECS_FLAT
+
+pytestmark = pytest.mark.integration
+
+
+def stored(worker) -> int:
+    return worker.scalar("SELECT count() FROM vigil.scored_events")
+
+
+def ecs_line(n: int, user: str) -> bytes:
+    return orjson.dumps(ECS_FLAT | {"event.id": f"{user}-{n}", "user.name": user, "event.action": "record.view",
+                                    "@timestamp": f"2026-11-02T09:{n:02d}:00.000Z", "vigil.records": 1})
+
+
+def test_ecs_lines_shipped_by_kcat_are_rekeyed_by_user_scored_and_the_unmappable_dead_lettered(make_worker, tmp_path):
+    kcat = shutil.which("kcat") or pytest.fail("kcat is missing: `apt-get install kcat` (make test installs it)")
+    source = f"logs-ecs-{uuid.uuid4().hex[:8]}"
+    worker = make_worker(partitions=3, sources=f"ecs:{source}")
+    admin = KafkaAdminClient(bootstrap_servers=worker.settings.kafka_bootstrap)
+    admin.create_topics([NewTopic(source, num_partitions=3, replication_factor=1)])  # the shipper's topic
+    admin.close()
+    worker.start()
+
+    lines = [ecs_line(n, user) for n in range(6) for user in ("ann", "bob")]
+    bad = {orjson.dumps({k: v for k, v in orjson.loads(lines[0]).items() if k != "user.name"}):
+           "ECS record has no user.name", b"<13>Nov  2 09:00:00 crm: not json": "not valid JSON"}
+    (tmp_path / "ecs.ndjson").write_bytes(b"\n".join(lines + list(bad)) + b"\n")
+    # No key: the shipper spreads lines over the partitions; Vigil must put each user's events together.
+    subprocess.run([kcat, "-P", "-b", worker.settings.kafka_bootstrap, "-t", source, "-l", str(tmp_path / "ecs.ndjson")],
+                   check=True, timeout=60)
+
+    wait_for(lambda: stored(worker) == len(lines), timeout=120, what="the shipped ECS events scored and stored")
+    rows = worker.query("SELECT user, count(), max(user_events), uniqExact(src_partition) FROM vigil.scored_events "
+                        "GROUP BY user ORDER BY user")
+    assert rows == [["ann", 6, 6, 1], ["bob", 6, 6, 1]]  # every event of a user counted, in one partition
+    letters = worker.consume("deadletter", len(bad) + 1, timeout=20)
+    assert {m.value: dict(m.headers)["vigil.reason"].decode() for m in letters}.keys() == bad.keys()
+    for letter in letters:
+        headers = dict(letter.headers)
+        assert headers["vigil.reason"].decode().startswith(bad[letter.value])
+        assert headers["vigil.source"].decode().startswith(f"{source}/")
+
+
+def test_a_cloudtrail_log_file_is_ingested_record_by_record(make_worker, tmp_path):
+    worker = make_worker().start()
+    trail = tmp_path / "123456789012_CloudTrail_us-east-1_20261102T2120Z.json"
+    trail.write_bytes(orjson.dumps(CLOUDTRAIL_FILE, option=orjson.OPT_INDENT_2))  # one document, over many lines
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "ingest", "--format", "cloudtrail", str(trail)],
+                          env=worker.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"{trail.name}:1 record 3: CloudTrail userIdentity.type 'AWSService' names no person" in done.stderr
+    wait_for(lambda: stored(worker) == 2, what="the two people's records")
+    assert worker.query("SELECT user, action, outcome FROM vigil.scored_events ORDER BY user") == [
+        ["alice", "privilege.grant", "success"], ["bob", "login", "failure"]]
+    [letter] = worker.consume("deadletter", 1)
+    assert orjson.loads(letter.value)["eventID"] == "e7a1b2c3-0000-4000-8000-000000000003"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timezone, tzinfo
 from typing import Any
 
 import msgspec
@@ -234,14 +234,20 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def parse_directory_entry(raw: bytes | str | dict) -> dict[str, Any]:
-    """Validate a directory record (who a user is: role, team, manager, dates, tags)."""
+def parse_directory_entry(raw: bytes | str | dict, zone: tzinfo = timezone.utc) -> dict[str, Any]:
+    """Validate a directory record (who a user is: role, team, manager, dates, tags).
+
+    Dates may be date-only, as HR systems write them: midnight in `zone`.
+
+    >>> parse_directory_entry({"user": "ann", "hired": "2022-01-10", "leaving": "2026-12-31T17:00:00Z"})["hired"]
+    1641772800.0
+    """
     obj = _object(raw)
     entry = {"user": _required_id(obj, "user")}
     for name in ("role", "team", "department", "manager"):
         entry[name] = _optional_str(obj, name) or ""
     for name in ("hired", "leaving"):
-        entry[name] = parse_ts(obj.get(name), name)
+        entry[name] = parse_ts(obj.get(name), name, zone=zone)
     entry["privileged"] = bool(obj.get("privileged", False))
     tags = obj.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -250,20 +256,35 @@ def parse_directory_entry(raw: bytes | str | dict) -> dict[str, Any]:
     return entry
 
 
-def parse_ticket(raw: bytes | str | dict) -> dict[str, Any]:
-    """Validate a ticket assignment (which customer's records an agent has reason to touch)."""
+def parse_ticket(raw: bytes | str | dict, zone: tzinfo = timezone.utc) -> dict[str, Any]:
+    """Validate a ticket assignment (which customer's records an agent has reason to touch); dates as in
+    `parse_directory_entry`."""
     obj = _object(raw)
     return {
         "ticket_id": _required_id(obj, "ticket_id"),
         "customer_id": _required_id(obj, "customer_id"),
         "assignee": _required_id(obj, "assignee"),
-        "opened": parse_ts(obj.get("opened"), "opened", required=True),
-        "closed": parse_ts(obj.get("closed"), "closed"),
+        "opened": parse_ts(obj.get("opened"), "opened", required=True, zone=zone),
+        "closed": parse_ts(obj.get("closed"), "closed", zone=zone),
     }
 
 
-def parse_ts(value: Any, name: str, required: bool = False) -> float | None:
-    """ISO-8601 with a zone, or epoch milliseconds, to epoch seconds."""
+def parse_ts(value: Any, name: str, required: bool = False, zone: tzinfo | None = None) -> float | None:
+    """ISO-8601 with a zone, or epoch milliseconds, to epoch seconds; where a date will do (`zone` given), a
+    date-only ``YYYY-MM-DD`` is midnight in `zone`.
+
+    >>> parse_ts("2026-11-02", "leaving", zone=timezone.utc), parse_ts("2026-11-02T01:00:00+01:00", "ts")
+    (1793577600.0, 1793577600.0)
+    >>> parse_ts("2026-11-02", "ts")
+    Traceback (most recent call last):
+    ...
+    streams.contract.InvalidRecord: 'ts' has no time zone: '2026-11-02' (add Z or +hh:mm)
+    """
+    if zone is not None and isinstance(value, str) and len(value) == 10:
+        try:
+            value = datetime.combine(date.fromisoformat(value), time(0), zone).isoformat()
+        except ValueError:
+            pass  # not a date: judged below
     if value is None:
         if required:
             raise InvalidRecord(f"missing required field '{name}'")

@@ -8,6 +8,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -40,6 +41,8 @@ class Settings(BaseSettings):
     kafka_heap: str = Field("512m", description="Java heap of the local broker.")
     topic_prefix: str = Field("vigil", pattern=r"^[A-Za-z0-9._-]+$", description="Topics are <prefix>.events, <prefix>.scored, …")
     partitions: int = Field(4, ge=1, le=1024, description="Partitions of the event topics; the unit of scale-out.")
+    date_zone: str = Field("UTC", description="Time zone of date-only dates (hire and leaving dates, tickets): "
+                                              "a date is midnight there.")
     sources: str = Field("", description="Source topics the worker maps into vigil.events, FORMAT:TOPIC[,…], "
                                          "e.g. ecs:logs-ecs,okta:okta-system-log (formats: docs/sources.md).")
     # Worker
@@ -88,6 +91,15 @@ class Settings(BaseSettings):
             raise ValueError("webhook_url needs webhook_secret: Vigil signs every webhook (set VIGIL_WEBHOOK_SECRET)")
         return self
 
+    @field_validator("date_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone (e.g. UTC, Europe/Berlin)") from None
+        return name
+
     @field_validator("sources")
     @classmethod
     def _known_formats(cls, sources: str) -> str:
@@ -105,6 +117,10 @@ class Settings(BaseSettings):
         return path.expanduser().resolve()
 
     # -- derived ---------------------------------------------------------------
+    @property
+    def date_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.date_zone)
+
     @property
     def source_topics(self) -> list[tuple[str, str]]:
         """(format, topic) of each source topic in `sources`."""

@@ -532,7 +532,8 @@ def evaluate(
         return
     evaluation.run_cli(console, settings.detector, seeds=seeds, users=users, days=days, insiders=insiders,
                        events=events, truth=truth, directory=directory, tickets=tickets, budget=budget, out=out,
-                       plot_user=plot_user, jobs=jobs, partitions=partitions or settings.partitions, alerts_file=alerts)
+                       plot_user=plot_user, jobs=jobs, partitions=partitions or settings.partitions, alerts_file=alerts,
+                       zone=settings.date_tz)
 
 
 @app.command()

@@ -13,7 +13,7 @@ import statistics
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Iterable
 
@@ -27,6 +27,8 @@ from streams.contract import (
     parse_ticket,
     partition_for,
 )
+from streams.errors import VigilError
+from streams.sources.files import read_records
 from streams.worker.scorer import MemoryStore, Scorer
 
 DAY = 86400
@@ -46,6 +48,8 @@ class Labelled:
     confounders: dict[str, list[str]] = field(default_factory=dict)
     confounder_days: dict[str, list[str]] = field(default_factory=dict)  # confounder -> [first, last] ISO date
     intensity: dict[str, float] = field(default_factory=dict)  # insider -> intensity of their scenario, if known
+    zone: tzinfo = timezone.utc  # of date-only dates in the directory and tickets
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (file:line, reason) of records left out
 
 
 @dataclass
@@ -94,11 +98,11 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), pa
     known before the first event, each user's events go to the user's partition of `partitions`, and each
     partition has its own population, seeded by its number.
     """
-    profiles = {e["user"].encode(): Profile.from_entry(parse_directory_entry(e)) for e in data.directory}
+    profiles = {e["user"].encode(): Profile.from_entry(parse_directory_entry(e, data.zone)) for e in data.directory}
     store = MemoryStore(config)
     scorer = Scorer(config, partitions, store, lambda key: profiles.get(key) or Profile())
     for raw in data.tickets:
-        ticket = parse_ticket(raw)
+        ticket = parse_ticket(raw, data.zone)
         scorer.book(ticket["assignee"].encode(), ticket)
     track = set(track)
     alerts, first_malicious, series = [], {}, defaultdict(list)
@@ -152,26 +156,33 @@ def simulated(seed: int, users: int, days: int, insiders_per_scenario: int = 1) 
                     org.ticket_log, org.truth.confounders, org.truth.confounder_days, org.truth.intensity)
 
 
-def from_files(events: Path, truth: Path, directory: Path | None = None, tickets: Path | None = None) -> Labelled:
-    """A labelled NDJSON set: events, a truth JSON (insiders, malicious_event_ids), optional directory and tickets."""
-    def ndjson(path: Path | None) -> list[dict]:
-        if path is None:
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def from_files(events: Path, truth: Path, directory: Path | None = None, tickets: Path | None = None,
+               zone: tzinfo = timezone.utc) -> Labelled:
+    """A labelled set from files: events (NDJSON or CSV), a truth JSON (insiders, malicious_event_ids), optional
+    directory and tickets. A record the contract refuses is left out and listed in `rejected` with its file, line and
+    reason; the events' are also left out by the worker, which dead-letters them."""
+    rejected: list[tuple[str, str]] = []
 
-    labels = json.loads(truth.read_text())
-    rows = sorted(ndjson(events), key=lambda e: parse_event(e).ts if _valid(e) else 0)
-    return Labelled(events.name, rows, dict(labels.get("insiders", {})), set(labels.get("malicious_event_ids", [])),
-                    ndjson(directory), ndjson(tickets), labels.get("confounders", {}), labels.get("confounder_days", {}),
-                    labels.get("intensity", {}))
+    def valid(path: Path | None, validate) -> list[dict]:
+        kept = []
+        for line in read_records(path) if path is not None else ():
+            try:
+                kept.append((validate(line.obj if line.obj is not None else line.raw), line.obj))
+            except InvalidRecord as bad:
+                rejected.append((line.where, bad.reason))
+        return kept
 
-
-def _valid(e: dict) -> bool:
     try:
-        parse_event(e)
-        return True
-    except InvalidRecord:
-        return False
+        labels = json.loads(truth.read_text())
+    except json.JSONDecodeError as e:
+        raise VigilError(f"{truth.name}:{e.lineno}: not valid JSON ({e.msg}); the truth file is one JSON object "
+                         'with "insiders" and "malicious_event_ids"') from None
+    rows = [obj for _, obj in sorted(valid(events, parse_event), key=lambda pair: pair[0].ts)]
+    return Labelled(events.name, rows, dict(labels.get("insiders", {})), set(labels.get("malicious_event_ids", [])),
+                    [obj for _, obj in valid(directory, lambda raw: parse_directory_entry(raw, zone))],
+                    [obj for _, obj in valid(tickets, lambda raw: parse_ticket(raw, zone))],
+                    labels.get("confounders", {}), labels.get("confounder_days", {}), labels.get("intensity", {}),
+                    zone=zone, rejected=rejected)
 
 
 # -- metrics ---------------------------------------------------------------------------------
@@ -347,14 +358,18 @@ def _simulated_run(seed: int, users: int, days: int, insiders: int, config: Dete
 
 def run_cli(console, config: DetectorConfig, *, seeds: int, users: int, days: int, insiders: int, events, truth,
             directory, tickets, budget: int, out: Path, plot_user: str | None, jobs: int, partitions: int,
-            alerts_file: Path | None = None) -> Report:
+            alerts_file: Path | None = None, zone: tzinfo = timezone.utc) -> Report:
     from concurrent.futures import ProcessPoolExecutor
 
     from streams.sources.loading import progress
 
     started = time.monotonic()
     if events is not None:
-        data = from_files(events, truth, directory, tickets)
+        data = from_files(events, truth, directory, tickets, zone)
+        for where, reason in data.rejected[:20]:
+            console.print(f"[yellow]left out[/] {where}: {reason}", highlight=False, soft_wrap=True)
+        if data.rejected:
+            console.print(f"{len(data.rejected)} records left out, each named above or counted here", highlight=False)
         with console.status(f"replaying {len(data.events):,} events…"):
             results = [replay(data, config, track=[plot_user] if plot_user else sorted(data.insiders)[:1],
                               partitions=partitions)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 
 import orjson
@@ -30,7 +31,7 @@ from streams.sources.producer import EventProducer
 
 # kind -> (validator, key field)
 KINDS = {
-    "events": (parse_event, "user"),
+    "events": (lambda raw, zone: parse_event(raw), "user"),
     "directory": (parse_directory_entry, "user"),
     "tickets": (parse_ticket, "ticket_id"),
 }
@@ -63,7 +64,7 @@ def ingest_file(settings: Settings, path: Path, kind: str, console: Console, fmt
     with EventProducer(settings) as producer, progress(console) as bar:
         task = bar.add_task(f"ingest {path.name}", total=total)
         for line in read_records(path):
-            for where, raw, outcome in _checked(line, kind, fmt):
+            for where, raw, outcome in _checked(line, kind, fmt, settings.date_tz):
                 if isinstance(outcome, InvalidRecord):
                     producer.send("deadletter", None, raw, headers=dead_letter_headers(outcome.reason, where))
                     summary.reject(where, outcome.reason)
@@ -76,12 +77,12 @@ def ingest_file(settings: Settings, path: Path, kind: str, console: Console, fmt
     return summary
 
 
-def _checked(line: Line, kind: str, fmt: str | None):
+def _checked(line: Line, kind: str, fmt: str | None, zone: tzinfo):
     """(where, raw bytes, (topic, [(key, value)]) to send or the InvalidRecord) for each record of a line."""
     if fmt is None:
         validate, key_field = KINDS[kind]
         try:
-            validate(line.obj if line.obj is not None else line.raw)
+            validate(line.obj if line.obj is not None else line.raw, zone)
         except InvalidRecord as bad:
             return [(line.where, line.raw, bad)]
         return [(line.where, line.raw, (kind, [(line.obj[key_field], line.raw)]))]

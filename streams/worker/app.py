@@ -65,7 +65,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         for t in TOPICS
     }
     counters = WorkerCounters()
-    directory = Directory(settings.kafka_bootstrap, settings.topic("directory"), counters)
+    directory = Directory(settings.kafka_bootstrap, settings.topic("directory"), counters, settings.date_tz)
     app.task(directory.follow)
     board = live.LiveBoard()
     user_state, detector_now = scoring.register(app, settings, topics, directory, counters, board)

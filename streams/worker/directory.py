@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timezone, tzinfo
 
 from models import Profile
 from streams.contract import InvalidRecord, parse_directory_entry
@@ -19,8 +20,9 @@ class Directory:
     leaving the previous one.
     """
 
-    def __init__(self, bootstrap: str, topic: str, counters: WorkerCounters) -> None:
+    def __init__(self, bootstrap: str, topic: str, counters: WorkerCounters, zone: tzinfo = timezone.utc) -> None:
         self.counters = counters
+        self.zone = zone  # of date-only dates
         self.profiles: dict[bytes, Profile] = {}
         self.follower = Follower(bootstrap, topic, self.apply)
         self.loaded = self.follower.loaded  # set once the topic has been read to its end at start
@@ -36,7 +38,7 @@ class Directory:
             self.profiles.pop(key, None)
         else:
             try:
-                self.profiles[key] = Profile.from_entry(parse_directory_entry(value))
+                self.profiles[key] = Profile.from_entry(parse_directory_entry(value, self.zone))
             except InvalidRecord as bad:
                 self.counters.directory_rejected += 1
                 log.warning("directory entry for %r rejected: %s", key, bad.reason)

@@ -349,7 +349,7 @@ def _feedback_and_ticket_agents(app: faust.App, settings: Settings, topics: dict
         """Tickets arrive keyed by ticket; re-key them by assignee, next to the assignee's events."""
         async for event in stream.events():
             try:
-                ticket = parse_ticket(event.message.value)
+                ticket = parse_ticket(event.message.value, settings.date_tz)
             except InvalidRecord as bad:
                 await delivery.dead_letter(event.message, bad.reason)
                 continue

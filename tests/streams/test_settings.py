@@ -33,3 +33,12 @@ def test_bad_values_are_refused(monkeypatch):
     monkeypatch.setenv("VIGIL_TOPIC_PREFIX", "no spaces")
     with pytest.raises(ValidationError, match="topic_prefix"):
         Settings()
+
+
+def test_a_date_zone_must_be_a_real_one_and_sources_must_name_known_formats():
+    assert Settings(date_zone="Europe/Berlin").date_tz.key == "Europe/Berlin"
+    with pytest.raises(ValidationError, match="'Mars/Olympus' is not an IANA time zone"):
+        Settings(date_zone="Mars/Olympus")
+    assert Settings(sources="ecs:logs-ecs, okta:okta-log").source_topics == [("ecs", "logs-ecs"), ("okta", "okta-log")]
+    with pytest.raises(ValidationError, match="'syslog:logs' is not FORMAT:TOPIC with FORMAT one of ecs, ocsf"):
+        Settings(sources="syslog:logs")

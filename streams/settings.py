@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     respond_at: str = Field("critical", pattern="^(medium|high|critical)$", description="Alerts at or above this band run the hooks.")
     webhook_url: str | None = Field(None, description="POST each alert here as signed JSON.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of the webhook signature.")
+    webhook_format: Literal["vigil", "ocsf", "ecs"] = Field("vigil", description="Webhook body: Vigil's alert record, "
+                                                            "an OCSF 1.5 Detection Finding, or an ECS alert.")
+    findings_topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]+$", description="Also write every alert, in "
+                                       "findings_format, to this Kafka topic (for a SIEM).")
+    findings_format: Literal["vigil", "ocsf", "ecs"] = Field("ocsf", description="Format of findings_topic.")
     scim_url: str | None = Field(None, description="SCIM 2.0 base URL of the identity provider, to deactivate users.")
     scim_token: SecretStr | None = Field(None, description="Bearer token for the SCIM endpoint.")
     dry_run: bool = Field(False, description="Record what the hooks would do, do nothing.")

@@ -6,7 +6,16 @@ import faust
 
 from streams.settings import Settings, api_token
 from streams.store.clickhouse import ClickHouseStore
-from streams.worker import intake, kafka_driver, live, response, scoring, sink, web
+from streams.worker import (
+    findings,
+    intake,
+    kafka_driver,
+    live,
+    response,
+    scoring,
+    sink,
+    web,
+)
 from streams.worker.counters import WorkerCounters
 from streams.worker.directory import Directory
 from streams.worker.inbox import Inbox
@@ -73,6 +82,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     intake.register(app, settings, topics["events"], inbox)
     live.register(app, topics, inbox, board)
     response.register(app, settings, topics, inbox, counters)
+    findings.register(app, settings, topics["alerts"], inbox)
     clickhouse = sink.ClickHouseSink(store, counters, inbox,
                                      lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
     sink.register(app, settings, topics, clickhouse)

@@ -29,6 +29,7 @@ from streams.contract import dead_letter_headers
 from streams.records import ActionRecord, AlertRecord
 from streams.settings import Settings
 from streams.worker.counters import WorkerCounters
+from streams.worker.findings import FORMATS
 from streams.worker.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ class Responder:
         await self.topics["alerts"].send(key=SYSTEM_USER.encode(), value=msgspec.json.encode(alert))
 
     async def post_webhook(self, session: aiohttp.ClientSession, alert: AlertRecord) -> str:
-        body = msgspec.json.encode(alert)
+        body = orjson.dumps(FORMATS[self.settings.webhook_format](alert))
         stamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "Idempotency-Key": alert.alert_id,
                    "X-Vigil-Timestamp": stamp, "X-Vigil-Signature": sign(self.secret, stamp, body)}

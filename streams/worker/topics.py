@@ -33,7 +33,7 @@ TOPICS = (
 
 
 def create_topics(settings: Settings) -> list[str]:
-    """Create any of Vigil's topics that are missing; return the names created."""
+    """Create any of Vigil's topics (and the findings topic, if set) that are missing; return the names created."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
@@ -50,6 +50,8 @@ def create_topics(settings: Settings) -> list[str]:
             for t in TOPICS
             if settings.topic(t.name) not in existing
         ]
+        if settings.findings_topic and settings.findings_topic not in existing:  # only written to: Faust won't declare it
+            wanted.append(NewTopic(settings.findings_topic, num_partitions=settings.partitions, replication_factor=1))
         if wanted:
             admin.create_topics(wanted)
         return [t.name for t in wanted]

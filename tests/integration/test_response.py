@@ -164,3 +164,30 @@ def test_a_hook_that_keeps_failing_is_dead_lettered_and_said_in_a_critical_alert
     failed = wait_for(lambda: worker.scalar("SELECT count() FROM vigil.actions WHERE status = 'failed'") == 3 or None,
                       what="three failed attempts recorded")
     assert failed
+
+
+def test_alerts_go_out_as_ocsf_findings_on_the_webhook_and_a_findings_topic(make_worker, webhook):
+    from py_ocsf_models.events.findings.detection_finding import DetectionFinding
+
+    url, received = webhook
+    worker = make_worker(respond_at="high", webhook_url=url, webhook_secret=WEBHOOK_SECRET, webhook_format="ocsf",
+                         findings_topic=f"siem-findings-{free_port()}", findings_format="ecs").start()
+    worker.send("alerts", {"alert_id": "o-1:high", "ts": time.time(), "user": "ann", "band": "high", "previous": "low",
+                           "risk": 61.0, "reasons": ["touched 12 customers with no ticket of theirs today"],
+                           "techniques": ["T1213 Data from Information Repositories"], "families": ["unjustified"],
+                           "event_id": "o-1"}, key="ann")
+    worker.flush()
+    wait_for(lambda: received, what="the webhook")
+    [call] = received
+    assert call["signed"] and call["idempotency_key"] == "o-1:high"
+    finding = DetectionFinding(**call["alert"])
+    assert (finding.class_uid, finding.finding_info.uid, finding.severity_id) == (2004, "o-1:high", 4)
+
+    from kafka import KafkaConsumer
+    reader = KafkaConsumer(worker.settings.findings_topic, bootstrap_servers=worker.settings.kafka_bootstrap,
+                           auto_offset_reset="earliest", consumer_timeout_ms=30_000)
+    try:
+        message = next(iter(reader))
+    finally:
+        reader.close()
+    assert message.key == b"ann" and orjson.loads(message.value)["event"]["kind"] == "alert"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -35,6 +36,19 @@ def read_records(path: Path) -> Iterator[Line]:
         yield document
     else:
         yield from _read_ndjson(path)
+
+
+def read_csv_lines(path: Path) -> Iterator[Line]:
+    """Yield each record of a header-less CSV log (PostgreSQL's csvlog), as one line of CSV text; a quoted field may
+    span lines, and `where` names the line the record starts on."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        reader, start = csv.reader(f), 1
+        for row in reader:
+            if row:
+                out = io.StringIO()
+                csv.writer(out, lineterminator="").writerow(row)
+                yield Line(f"{path.name}:{start}", out.getvalue().encode(), None)
+            start = reader.line_num + 1
 
 
 def _one_document(path: Path) -> Line | None:

@@ -25,8 +25,8 @@ from streams.contract import (
     parse_ticket,
 )
 from streams.settings import Settings
-from streams.sources.adapters import adapt, records_of
-from streams.sources.files import Line, read_records
+from streams.sources.adapters import LINE_FORMATS, adapt, records_of
+from streams.sources.files import Line, read_csv_lines, read_records
 from streams.sources.producer import EventProducer
 
 # kind -> (validator, key field)
@@ -60,10 +60,11 @@ def ingest_file(settings: Settings, path: Path, kind: str, console: Console, fmt
     """Validate each record (mapped from `fmt` first, if given); send the valid ones keyed, the invalid ones to the
     dead-letter topic with the reason and where they came from (``file:line``, and the record within a line)."""
     summary = IngestSummary()
-    total = sum(1 for _ in read_records(path))
+    read = read_csv_lines if fmt in LINE_FORMATS else read_records
+    total = sum(1 for _ in read(path))
     with EventProducer(settings) as producer, progress(console) as bar:
         task = bar.add_task(f"ingest {path.name}", total=total)
-        for line in read_records(path):
+        for line in read(path):
             for where, raw, outcome in _checked(line, kind, fmt, settings.date_tz):
                 if isinstance(outcome, InvalidRecord):
                     producer.send("deadletter", None, raw, headers=dead_letter_headers(outcome.reason, where))

@@ -124,3 +124,56 @@ def test_ocsf_authentication_and_a_web_export_of_two_customers():
 def test_ocsf_refusals_name_what_is_wrong(record, reason):
     with pytest.raises(InvalidRecord, match=reason):
         adapt("ocsf", record)
+
+
+SF_API = {"attributes": {"type": "ApiEvent"}, "EventIdentifier": "5d35f7a4-2b77-44a0-a8bb-3e8f5d2ec0a1",
+          "EventDate": "2026-11-02T16:01:47.000+0000", "Username": "agent0021@acme.example", "SourceIp": "198.51.100.7",
+          "Operation": "Query", "QueriedEntities": "Contact", "RowsProcessed": 1,
+          "Query": "SELECT Id, Name, Phone FROM Contact WHERE Id = '0035e00000Abc12AAC'", "Application": "DataLoader",
+          "Records": '{"totalSize":1,"done":true,"records":[{"Id":"0035e00000Abc12AAC"}]}'}
+SF_VIEW = {"EventIdentifier": "b7e2f0a0-5d8e-4c34-9f7d-0b1d8c2f7e55", "EventDate": "2026-11-02T16:02:00.000+0000",
+           "Username": "agent0021@acme.example", "SourceIp": "198.51.100.7", "RecordId": "0015e00000XyZ9AAAR",
+           "QueriedEntities": "Account", "Operation": "Read", "PageUrl": "/lightning/r/Account/0015e00000XyZ9AAAR/view"}
+
+
+def test_salesforce_api_query_and_lightning_page_view():
+    [api] = adapt("salesforce", SF_API)
+    assert (api["action"], api["record_id"], api["resource"], api["records"], api["ts"]) == \
+           ("record.view", "0035e00000Abc12AAC", "salesforce.Contact", 1, "2026-11-02T16:01:47.000+00:00")
+    [view] = adapt("salesforce", SF_VIEW)  # no attributes.type: told apart by its fields
+    assert (view["action"], view["record_id"], view["attrs"]["sf_event"]) == ("record.view", "0015e00000XyZ9AAAR",
+                                                                            "LightningUriEvent")
+    with pytest.raises(InvalidRecord, match="attributes.type 'LoginEvent'"):
+        adapt("salesforce", SF_API | {"attributes": {"type": "LoginEvent"}})
+
+
+PG_LOG = (
+    '2026-11-02 09:15:00.123 UTC,"agent0021","crm",4242,"10.1.2.3:51234",6565c1f0.1092,7,"SELECT",'
+    '2026-11-02 09:01:00 UTC,3/41,0,LOG,00000,"AUDIT: SESSION,3,1,READ,SELECT,TABLE,public.customers,'
+    '""SELECT name, phone\nFROM customers\nWHERE region = \'north\'"",<not logged>",,,,,,,,,"psql","client backend",,0\n'
+    '2026-11-02 09:16:10.001 UTC,"agent0021","crm",4242,"10.1.2.3:51234",6565c1f0.1092,8,"COPY",'
+    '2026-11-02 09:01:00 UTC,3/42,0,LOG,00000,"AUDIT: SESSION,4,1,READ,COPY,TABLE,public.customers,'
+    '""COPY customers TO STDOUT"",<not logged>",,,,,,,,,"psql","client backend",,0\n'
+    '2026-11-02 09:17:00.000 CET,"agent0021","crm",4242,"10.1.2.3:51234",6565c1f0.1092,9,"SELECT",'
+    '2026-11-02 09:01:00 UTC,3/43,0,LOG,00000,"AUDIT: SESSION,5,1,READ,SELECT,TABLE,public.orders,'
+    '""SELECT 1"",<not logged>",,,,,,,,,"psql","client backend",,0\n'
+    '2026-11-02 09:18:00.000 UTC,"agent0021","crm",4242,"10.1.2.3:51234",6565c1f0.1092,10,"idle",'
+    '2026-11-02 09:01:00 UTC,3/44,0,LOG,00000,"connection authorized: user=agent0021",,,,,,,,,"psql","client backend",,0\n'
+)
+
+
+def test_a_pgaudit_csvlog_with_a_statement_over_several_lines(tmp_path):
+    from streams.sources.files import read_csv_lines
+
+    path = tmp_path / "postgresql.csv"
+    path.write_text(PG_LOG)
+    lines = list(read_csv_lines(path))
+    assert [line.where for line in lines] == ["postgresql.csv:1", "postgresql.csv:4", "postgresql.csv:5",
+                                              "postgresql.csv:6"]
+    search, export = (adapt("pgaudit", records_of("pgaudit", line.raw)[0])[0] for line in lines[:2])
+    assert (search["action"], search["resource"], search["src_ip"]) == ("record.search", "crm.public.customers", "10.1.2.3")
+    assert export["action"] == "record.export"
+    with pytest.raises(InvalidRecord, match="has no UTC or numeric offset"):
+        adapt("pgaudit", records_of("pgaudit", lines[2].raw)[0])
+    with pytest.raises(InvalidRecord, match="is not a pgaudit line"):
+        adapt("pgaudit", records_of("pgaudit", lines[3].raw)[0])

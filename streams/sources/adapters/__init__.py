@@ -16,7 +16,7 @@ from collections.abc import Callable
 import orjson
 
 from streams.contract import InvalidRecord, parse_event
-from streams.sources.adapters import cloudtrail, ecs, ocsf, okta
+from streams.sources.adapters import cloudtrail, ecs, ocsf, okta, pgaudit, salesforce
 
 Adapter = Callable[[dict], list[dict]]
 
@@ -25,11 +25,16 @@ ADAPTERS: dict[str, Adapter] = {
     "ocsf": ocsf.to_events,
     "okta": okta.to_events,
     "cloudtrail": cloudtrail.to_events,
+    "salesforce": salesforce.to_events,
+    "pgaudit": pgaudit.to_events,
 }
+#: Formats whose records are lines of text (a CSV log), not JSON documents.
+LINE_FORMATS = frozenset({"pgaudit"})
 
 
 def records_of(fmt: str, raw: bytes) -> list[dict]:
-    """The source records in one message or line: a JSON object, or a CloudTrail log file's ``Records``.
+    """The source records in one message or line: a JSON object, a CloudTrail log file's ``Records``, or a CSV log
+    line's named columns (`LINE_FORMATS`).
 
     >>> records_of("cloudtrail", b'{"Records": [{"eventID": "a"}, {"eventID": "b"}]}')
     [{'eventID': 'a'}, {'eventID': 'b'}]
@@ -38,6 +43,8 @@ def records_of(fmt: str, raw: bytes) -> list[dict]:
     ...
     streams.contract.InvalidRecord: a ecs record is a JSON object, got list
     """
+    if fmt == "pgaudit":
+        return [pgaudit.record_of_line(raw)]
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as e:

@@ -462,6 +462,10 @@ SourceFormat = Enum("SourceFormat", {name: name for name in ("ecs", "ocsf", "okt
                     type=str)
 
 
+class DataFormat(str, Enum):
+    cert = "cert"
+
+
 class Kind(str, Enum):
     events = "events"
     directory = "directory"
@@ -501,8 +505,13 @@ def evaluate(
     users: int = typer.Option(500, min=20),
     days: int = typer.Option(30, min=2),
     insiders: int = typer.Option(2, min=1, help="Insiders per scenario in each run."),
-    events: Optional[Path] = typer.Option(None, exists=True, help="Labelled NDJSON events instead of the simulator."),
-    truth: Optional[Path] = typer.Option(None, exists=True, help="With --events: JSON with insiders and malicious_event_ids."),
+    events: Optional[Path] = typer.Option(None, exists=True, help="Labelled NDJSON events instead of the simulator; "
+                                          "with --format cert, a CERT release's folder."),
+    truth: Optional[Path] = typer.Option(None, exists=True, help="With --events: JSON with insiders and malicious_event_ids; "
+                                         "with --format cert, the answers folder (optional)."),
+    data_format: Optional[DataFormat] = typer.Option(None, "--format", help="cert: --events is a CERT Insider Threat "
+                                                     "release (logon, device, file, email, http CSVs and LDAP/)."),
+    cert_files: str = typer.Option("logon,device,file,email,http", help="With --format cert: which CSVs to replay."),
     directory: Optional[Path] = typer.Option(None, exists=True, help="With --events: directory NDJSON."),
     tickets: Optional[Path] = typer.Option(None, exists=True, help="With --events: ticket assignments NDJSON."),
     budget: int = typer.Option(5, min=1, help="Alerts a SOC can look at per day, for precision at budget."),
@@ -518,8 +527,10 @@ def evaluate(
     """Replay labelled events through the worker's scorer (no Kafka) and measure detection per scenario."""
     from streams.ops import evaluation
 
-    if events is not None and truth is None:
+    if events is not None and truth is None and data_format is None:
         fail("--events needs --truth (a JSON file with insiders and malicious_event_ids)")
+    if data_format is not None and (events is None or not events.is_dir()):
+        fail("--format cert needs --events DIR, the folder of a CERT release (logon.csv, device.csv, …, LDAP/)")
     settings = Settings()
     if matrix:
         from streams.ops import matrix as scenario_matrix
@@ -534,7 +545,8 @@ def evaluate(
     evaluation.run_cli(console, settings.detector, seeds=seeds, users=users, days=days, insiders=insiders,
                        events=events, truth=truth, directory=directory, tickets=tickets, budget=budget, out=out,
                        plot_user=plot_user, jobs=jobs, partitions=partitions or settings.partitions, alerts_file=alerts,
-                       zone=settings.date_tz)
+                       zone=settings.date_tz,
+                       data_format=data_format.value if data_format else None, cert_files=tuple(cert_files.split(",")))
 
 
 @app.command()

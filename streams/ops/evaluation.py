@@ -358,14 +358,20 @@ def _simulated_run(seed: int, users: int, days: int, insiders: int, config: Dete
 
 def run_cli(console, config: DetectorConfig, *, seeds: int, users: int, days: int, insiders: int, events, truth,
             directory, tickets, budget: int, out: Path, plot_user: str | None, jobs: int, partitions: int,
-            alerts_file: Path | None = None, zone: tzinfo = timezone.utc) -> Report:
+            alerts_file: Path | None = None, zone: tzinfo = timezone.utc, data_format: str | None = None,
+            cert_files: tuple[str, ...] = ()) -> Report:
     from concurrent.futures import ProcessPoolExecutor
 
     from streams.sources.loading import progress
 
     started = time.monotonic()
     if events is not None:
-        data = from_files(events, truth, directory, tickets, zone)
+        if data_format == "cert":
+            from streams.ops.cert import from_cert
+
+            data = from_cert(events, truth, kinds=cert_files, zone=zone)
+        else:
+            data = from_files(events, truth, directory, tickets, zone)
         for where, reason in data.rejected[:20]:
             console.print(f"[yellow]left out[/] {where}: {reason}", highlight=False, soft_wrap=True)
         if data.rejected:

@@ -28,6 +28,9 @@ db_app = typer.Typer(help="Vigil's ClickHouse schema: versioned migrations.", no
 app.add_typer(db_app, name="db")
 report_app = typer.Typer(help="Reports for investigations.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+directory_app = typer.Typer(help="Who each user is: the directory the models read roles, teams and dates from.",
+                            no_args_is_help=True)
+app.add_typer(directory_app, name="directory")
 console = Console()
 err = Console(stderr=True)
 GC_THRESHOLDS = (50_000, 20, 100)  # the worker's: allocations before a young collection, young before middle, middle before full
@@ -496,6 +499,38 @@ def ingest(
         err.print(f"[yellow]{where}[/]: {reason}", highlight=False, soft_wrap=True)
     if summary.rejected > len(summary.examples):
         err.print(f"… and {summary.rejected - len(summary.examples)} more, each in the dead-letter topic with its reason")
+
+
+@directory_app.command("pull")
+@friendly
+def directory_pull() -> None:
+    """Read every user from the identity provider over SCIM 2.0 (VIGIL_SCIM_URL) into vigil.directory."""
+    import urllib.error
+
+    from streams.contract import InvalidRecord
+    from streams.sources.producer import EventProducer
+    from streams.sources.scim import directory_entry, scim_users
+
+    settings = Settings()
+    if not settings.scim_url:
+        fail("no SCIM endpoint configured: set VIGIL_SCIM_URL (and VIGIL_SCIM_TOKEN)")
+    token = settings.scim_token.get_secret_value() if settings.scim_token else None
+    sent, refused = 0, []
+    try:
+        with EventProducer(settings) as producer:
+            for user in scim_users(settings.scim_url, token):
+                try:
+                    entry = directory_entry(user)
+                except InvalidRecord as bad:
+                    refused.append(bad.reason)
+                    continue
+                producer.send("directory", entry["user"], entry)
+                sent += 1
+    except (urllib.error.URLError, OSError) as e:
+        fail(f"the SCIM endpoint {settings.scim_url} did not answer: {e}")
+    console.print(f"{sent} users from {settings.scim_url} sent to {settings.topic('directory')}")
+    for reason in refused:
+        err.print(f"[yellow]left out[/]: {reason}", highlight=False, soft_wrap=True)
 
 
 @app.command("eval")

@@ -191,3 +191,19 @@ def test_alerts_go_out_as_ocsf_findings_on_the_webhook_and_a_findings_topic(make
     finally:
         reader.close()
     assert message.key == b"ann" and orjson.loads(message.value)["event"]["kind"] == "alert"
+
+
+def test_the_directory_is_pulled_from_the_identity_provider_over_scim(make_worker, scim):
+    worker = make_worker(scim_url=scim.url, scim_token=SCIM_TOKEN).start()
+    for n in range(3):
+        scim.call("POST", "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"agent{n}",
+                                     "title": "support_agent", "active": n != 2})
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "directory", "pull"], env=worker.env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "3 users from" in done.stdout
+    wait_for(lambda: worker.health()["directory_users"] == 3, what="the worker's directory of 3 users")
+    entries = {m.key: orjson.loads(m.value) for m in worker.consume("directory", 3)}
+    assert entries[b"agent0"]["role"] == "support_agent" and entries[b"agent2"]["tags"] == ["inactive"]
+    from streams.sources.scim import scim_users
+    assert sorted(u["userName"] for u in scim_users(scim.url, SCIM_TOKEN, page=2)) == ["agent0", "agent1", "agent2"]

@@ -19,9 +19,10 @@ kafka-jars: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-## Debian's kcat: the real log shipper the source tests write with.
+## Debian's kcat and rsyslog with its Kafka output: the real log shippers the source tests write with.
 shippers:
-	@command -v kcat >/dev/null || { apt-get update -qq && apt-get install -y -qq kcat; }
+	@{ command -v kcat && test -e /usr/lib/x86_64-linux-gnu/rsyslog/omkafka.so; } >/dev/null || \
+		{ apt-get update -qq && apt-get install -y -qq kcat rsyslog rsyslog-kafka; }
 
 ## The main job: Kafka 4 + a worker + a simulated organisation, then the riskiest users.
 demo: kafka-jars

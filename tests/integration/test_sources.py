@@ -57,6 +57,46 @@ def test_ecs_lines_shipped_by_kcat_are_rekeyed_by_user_scored_and_the_unmappable
         assert headers["vigil.source"].decode().startswith(f"{source}/")
 
 
+RSYSLOG_CONF = """\
+global(workDirectory="{home}")
+module(load="imfile" mode="polling" PollingInterval="1")
+module(load="omkafka")
+input(type="imfile" File="{home}/audit.json" Tag="crm" ruleset="vigil")
+template(name="raw" type="string" string="%msg%")
+ruleset(name="vigil") {{
+  action(type="omkafka" broker=["{bootstrap}"] topic="{topic}" template="raw" partitions.auto="on")
+}}
+"""
+
+
+def test_rsyslog_tails_a_json_audit_file_into_a_source_topic_and_the_worker_scores_it(make_worker, tmp_path):
+    rsyslogd = shutil.which("rsyslogd") or pytest.fail("rsyslogd is missing: `apt-get install rsyslog rsyslog-kafka`")
+    source = f"crm-audit-{uuid.uuid4().hex[:8]}"
+    worker = make_worker(partitions=2, sources=f"ecs:{source}")
+    admin = KafkaAdminClient(bootstrap_servers=worker.settings.kafka_bootstrap)
+    admin.create_topics([NewTopic(source, num_partitions=2, replication_factor=1)])
+    admin.close()
+    worker.start()
+    home = tmp_path / "rsyslog"
+    home.mkdir()
+    audit = home / "audit.json"
+    audit.write_bytes(b"")
+    (home / "rsyslog.conf").write_text(RSYSLOG_CONF.format(home=home, bootstrap=worker.settings.kafka_bootstrap,
+                                                           topic=source))
+    shipper = subprocess.Popen([rsyslogd, "-n", "-f", str(home / "rsyslog.conf"), "-i", str(home / "rsyslogd.pid")],
+                               stdout=subprocess.DEVNULL, stderr=open(home / "rsyslogd.log", "wb"))
+    try:
+        with open(audit, "ab") as log:  # the application appends its audit lines as it runs
+            for n in range(8):
+                log.write(ecs_line(n, "cy") + b"\n")
+                log.flush()
+        wait_for(lambda: stored(worker) == 8, timeout=120, what="the audit lines shipped by rsyslog, scored and stored")
+    finally:
+        shipper.terminate()
+        shipper.wait(30)
+    assert worker.query("SELECT user, count(), max(user_events) FROM vigil.scored_events GROUP BY user") == [["cy", 8, 8]]
+
+
 def test_a_cloudtrail_log_file_is_ingested_record_by_record(make_worker, tmp_path):
     worker = make_worker().start()
     trail = tmp_path / "123456789012_CloudTrail_us-east-1_20261102T2120Z.json"

@@ -244,7 +244,7 @@ def parse_directory_entry(raw: bytes | str | dict, zone: tzinfo = timezone.utc) 
     """
     obj = _object(raw)
     entry = {"user": _required_id(obj, "user")}
-    for name in ("role", "team", "department", "manager"):
+    for name in ("role", "team", "department", "manager", "email"):
         entry[name] = _optional_str(obj, name) or ""
     for name in ("hired", "leaving"):
         entry[name] = parse_ts(obj.get(name), name, zone=zone)

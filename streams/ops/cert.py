@@ -53,7 +53,7 @@ def directory(ldap: Path, zone: tzinfo = timezone.utc) -> list[dict]:
     entries = []
     for user, (index, row) in sorted(latest.items()):
         entry = {"user": user, "role": row.get("role", ""), "team": row.get("team") or row.get("department") or "",
-                 "department": row.get("department", ""), "manager": row.get("supervisor", ""),
+                 "department": row.get("department", ""), "manager": row.get("supervisor", ""), "email": row.get("email", ""),
                  "privileged": row.get("role") == "ITAdmin"}
         if index < len(months) - 1:  # gone from the next month's file: left during that month
             year, month = (int(p) for p in months[index + 1].stem.split("-")[:2])

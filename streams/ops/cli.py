@@ -533,6 +533,37 @@ def directory_pull() -> None:
         err.print(f"[yellow]left out[/]: {reason}", highlight=False, soft_wrap=True)
 
 
+@directory_app.command("resignations")
+@friendly
+def directory_resignations(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="CSV with EmailAddress, ResignationDate, LastWorkingDate (Purview's HR connector)."),
+) -> None:
+    """Set each leaver's leaving date in vigil.directory, from HR's resignations file."""
+    from streams.contract import InvalidRecord, parse_ts
+    from streams.sources.files import read_records
+    from streams.sources.hr import read_directory, resign
+    from streams.sources.producer import EventProducer
+
+    settings = Settings()
+    rows = []
+    for line in read_records(file):
+        try:
+            for column in ("ResignationDate", "LastWorkingDate"):
+                parse_ts((line.obj or {}).get(column), column, zone=settings.date_tz)
+            rows.append(line.obj)
+        except InvalidRecord as bad:
+            err.print(f"[yellow]left out[/] {line.where}: {bad.reason}", highlight=False, soft_wrap=True)
+    leavers, unknown = resign(read_directory(settings), rows)
+    with EventProducer(settings) as producer:
+        for entry in leavers:
+            producer.send("directory", entry["user"], entry)
+    console.print(f"{len(leavers)} leavers' entries updated in {settings.topic('directory')}")
+    for address in unknown:
+        err.print(f"[yellow]not in the directory[/]: {address} (pull the directory first: vigil directory pull)",
+                  highlight=False)
+
+
 @app.command("eval")
 @friendly
 def evaluate(

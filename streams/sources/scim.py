@@ -8,7 +8,9 @@ Examples
 --------
 >>> directory_entry({"userName": "agent0021", "active": True, "title": "support_agent",
 ...                  ENTERPRISE: {"department": "Support EMEA", "manager": {"value": "2819c223", "displayName": "Lee"}}})
-{'user': 'agent0021', 'role': 'support_agent', 'team': 'Support EMEA', 'department': 'Support EMEA', 'manager': 'Lee', 'tags': []}
+... # doctest: +NORMALIZE_WHITESPACE
+{'user': 'agent0021', 'role': 'support_agent', 'team': 'Support EMEA', 'department': 'Support EMEA', 'manager': 'Lee',
+ 'email': '', 'tags': []}
 >>> directory_entry({"userName": "old.account", "active": False})["tags"]
 ['inactive']
 """
@@ -34,8 +36,10 @@ def directory_entry(user: dict) -> dict:
     enterprise = user.get(ENTERPRISE) or {}
     manager = enterprise.get("manager") or {}
     department = enterprise.get("department") or ""
+    emails = [e for e in user.get("emails") or [] if isinstance(e, dict) and e.get("value")]
+    email = next((e["value"] for e in emails if e.get("primary")), emails[0]["value"] if emails else "")
     return {"user": user["userName"], "role": user.get("title") or "", "team": department, "department": department,
-            "manager": manager.get("displayName") or manager.get("value") or "",
+            "manager": manager.get("displayName") or manager.get("value") or "", "email": email,
             "tags": [] if user.get("active", True) else ["inactive"]}
 
 

@@ -207,3 +207,25 @@ def test_the_directory_is_pulled_from_the_identity_provider_over_scim(make_worke
     assert entries[b"agent0"]["role"] == "support_agent" and entries[b"agent2"]["tags"] == ["inactive"]
     from streams.sources.scim import scim_users
     assert sorted(u["userName"] for u in scim_users(scim.url, SCIM_TOKEN, page=2)) == ["agent0", "agent1", "agent2"]
+
+
+def test_hrs_resignations_set_the_leavers_date_in_the_directory(make_worker, scim, tmp_path):
+    worker = make_worker(scim_url=scim.url, scim_token=SCIM_TOKEN).start()
+    for name in ("dana", "eli"):
+        scim.call("POST", "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+                                     "title": "support_agent", "emails": [{"value": f"{name}@acme.example", "primary": True}]})
+    cli = lambda *args: subprocess.run([sys.executable, "-m", "streams.ops.cli", *args], env=worker.env,  # noqa: E731
+                                       capture_output=True, text=True, timeout=60)
+    assert cli("directory", "pull").returncode == 0
+    (tmp_path / "resignations.csv").write_text("EmailAddress,ResignationDate,LastWorkingDate\n"
+                                               "Dana@acme.example,2026-11-02,2026-11-27\n"
+                                               "ghost@acme.example,2026-11-02,2026-11-30\n"
+                                               "eli@acme.example,yesterday,2026-12-01\n")
+    done = cli("directory", "resignations", str(tmp_path / "resignations.csv"))
+    assert done.returncode == 0, done.stderr
+    assert "1 leavers' entries updated" in done.stdout
+    assert "resignations.csv:4: 'ResignationDate' is not ISO-8601" in done.stderr
+    assert "not in the directory: ghost@acme.example" in done.stderr
+    entries = [orjson.loads(m.value) for m in worker.consume("directory", 3)]
+    dana = [e for e in entries if e["user"] == "dana"]
+    assert dana[-1]["leaving"] == "2026-11-27" and dana[-1]["role"] == "support_agent"

@@ -7,6 +7,8 @@ mode, each mode with its own topics, worker and data dir:
 
 - ``envelopes``: Vigil's producers' way, batch envelopes of events sharing a partition;
 - ``single``: one event per message, as any other producer may send;
+- ``intake``: one ECS document per message on a source topic, unkeyed as a shipper sends them, mapped and
+  re-keyed by the worker's intake agent (``VIGIL_SOURCES``) before it is scored;
 - ``ceilings``: consumers that only decode the single-event topic — a raw
   aiokafka loop, a Faust agent (as Faust ships, and on Vigil's transport,
   streams/worker/kafka_driver.py) and a Quix Streams app (``pip install .[bench]``).
@@ -40,6 +42,7 @@ from streams.sources.simulator import SupportOrg
 from streams.worker.topics import create_topics
 
 ENVELOPE_WINDOW = 0.02  # seconds; Vigil's EventProducer lingers as long
+SOURCE_TOPIC = "bench-intake.logs-ecs"
 
 
 def run_bench(*, users: int, days: int, rate: float, partitions: int, modes: list[str], json_out: Path | None) -> dict:
@@ -55,7 +58,8 @@ def run_bench(*, users: int, days: int, rate: float, partitions: int, modes: lis
     try:
         for mode in modes:
             env = base | {"VIGIL_DATA_DIR": str(home / mode), "VIGIL_TOPIC_PREFIX": f"bench-{mode}",
-                          "VIGIL_APP_ID": f"bench-{mode}", "VIGIL_WEB_PORT": "36066"}
+                          "VIGIL_APP_ID": f"bench-{mode}", "VIGIL_WEB_PORT": "36066",
+                          "VIGIL_SOURCES": f"ecs:{SOURCE_TOPIC}" if mode == "intake" else ""}
             os.environ.update(env)
             settings = Settings()
             create_topics(settings)
@@ -63,6 +67,8 @@ def run_bench(*, users: int, days: int, rate: float, partitions: int, modes: lis
             print(mode, json.dumps(results[mode]), flush=True)
     finally:
         broker.stop()
+    if "single" in results and "intake" in results:
+        results["intake_vs_single"] = round(results["intake"]["events_per_second"] / results["single"]["events_per_second"], 2)
     if "single" in results and "envelopes" in results:
         results["envelopes_vs_single"] = round(results["envelopes"]["events_per_second"] / results["single"]["events_per_second"], 1)
     for engine, ceiling in results.get("ceilings", {}).items():
@@ -90,6 +96,9 @@ def produce(settings: Settings, events: list[dict], mode: str, rate: float, hand
         if mode == "single":
             producer.send(topic, key=e["user"].encode(), value=orjson.dumps(e))
             continue
+        if mode == "intake":  # as a shipper sends: no key, round-robin over the source topic's partitions
+            producer.send(SOURCE_TOPIC, value=orjson.dumps(ecs_document(e)))
+            continue
         p = partition_for(e["user"].encode(), partitions)
         batch = pending.setdefault(p, [])
         batch.append(e)
@@ -103,6 +112,15 @@ def produce(settings: Settings, events: list[dict], mode: str, rate: float, hand
     producer.flush()
     producer.close()
     return started
+
+
+def ecs_document(event: dict) -> dict:
+    """A contract event as Filebeat or Vector would ship it in ECS."""
+    return {"@timestamp": event["ts"],
+            "event": {"id": event["event_id"], "action": event["action"], "outcome": event.get("outcome", "success")},
+            "user": {"name": event["user"]}, "source": {"ip": event.get("src_ip")}, "host": {"name": event.get("device")},
+            "process": {"name": event.get("app")},
+            "vigil": {k: event.get(k) for k in ("resource", "record_id", "records", "ticket_id") if event.get(k) is not None}}
 
 
 def run(settings: Settings, org: SupportOrg, events: list[dict], mode: str, rate: float, home: Path) -> dict:

@@ -46,7 +46,7 @@ def parse_event(raw: bytes | str | dict) -> AccessEvent:
     streams.contract.InvalidRecord: missing required field 'action'
 
     """
-    obj = _object(raw)
+    obj = json_object(raw)
     fields = {
         "event_id": _required_id(obj, "event_id"),
         "ts": parse_ts(obj.get("ts"), "ts", required=True),
@@ -207,7 +207,7 @@ def decode_message(raw: bytes) -> dict | list:
     {'event_id': 'e1'}
 
     """
-    obj = _object(raw)
+    obj = json_object(raw)
     if "envelope" not in obj:
         return obj
     events = obj.get("events")
@@ -242,7 +242,7 @@ def parse_directory_entry(raw: bytes | str | dict, zone: tzinfo = timezone.utc) 
     >>> parse_directory_entry({"user": "ann", "hired": "2022-01-10", "leaving": "2026-12-31T17:00:00Z"})["hired"]
     1641772800.0
     """
-    obj = _object(raw)
+    obj = json_object(raw)
     entry = {"user": _required_id(obj, "user")}
     for name in ("role", "team", "department", "manager", "email"):
         entry[name] = _optional_str(obj, name) or ""
@@ -259,7 +259,7 @@ def parse_directory_entry(raw: bytes | str | dict, zone: tzinfo = timezone.utc) 
 def parse_ticket(raw: bytes | str | dict, zone: tzinfo = timezone.utc) -> dict[str, Any]:
     """Validate a ticket assignment (which customer's records an agent has reason to touch); dates as in
     `parse_directory_entry`."""
-    obj = _object(raw)
+    obj = json_object(raw)
     return {
         "ticket_id": _required_id(obj, "ticket_id"),
         "customer_id": _required_id(obj, "customer_id"),
@@ -308,7 +308,8 @@ def parse_ts(value: Any, name: str, required: bool = False, zone: tzinfo | None 
     return ts
 
 
-def _object(raw: bytes | str | dict) -> dict:
+def json_object(raw: bytes | str | dict) -> dict:
+    """`raw` as a JSON object, or `InvalidRecord` saying what it is instead."""
     if isinstance(raw, dict):
         return raw
     if raw is None or not raw:

@@ -621,7 +621,7 @@ def bench(
     days: int = typer.Option(7, min=1, help="Simulated days."),
     rate: float = typer.Option(0.0, min=0, help="Events per second to produce; 0 = as fast as possible."),
     partitions: int = typer.Option(4, min=1, help="Partitions of the bench's event topics."),
-    modes: str = typer.Option("envelopes,single,ceilings", help="Comma-separated: envelopes, single, ceilings."),
+    modes: str = typer.Option("envelopes,single,intake,ceilings", help="Comma-separated: envelopes, single, intake, ceilings."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the results to this JSON file."),
 ) -> None:
     """End-to-end benchmark on a broker of its own: envelopes vs one event per message vs decode-only ceilings."""

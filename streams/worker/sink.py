@@ -69,7 +69,8 @@ class ClickHouseSink:
                 if self.prepare is not None:
                     await self.run(self.prepare)
                     self.prepare = None
-                self.counters.stored += await self.run(self.store.insert, table, rows)
+                stored = await self.run(self.store.insert, table, rows)
+                self.counters.stored += stored  # not `+= await …`: that reads the count before the await
                 return None
             except Exception as e:
                 if self.prepare is None and await self.run(self.store.reachable):

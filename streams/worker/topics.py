@@ -33,7 +33,8 @@ TOPICS = (
 
 
 def create_topics(settings: Settings) -> list[str]:
-    """Create any of Vigil's topics (and the findings topic, if set) that are missing; return the names created."""
+    """Create any of Vigil's topics (and the source and findings topics it is set to use) that are missing; return
+    the names created."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
@@ -50,8 +51,10 @@ def create_topics(settings: Settings) -> list[str]:
             for t in TOPICS
             if settings.topic(t.name) not in existing
         ]
-        if settings.findings_topic and settings.findings_topic not in existing:  # only written to: Faust won't declare it
-            wanted.append(NewTopic(settings.findings_topic, num_partitions=settings.partitions, replication_factor=1))
+        # The source topics shippers write to and the findings topic for a SIEM, if they are not there yet.
+        outside = [topic for _, topic in settings.source_topics] + [settings.findings_topic or ""]
+        wanted += [NewTopic(name, num_partitions=settings.partitions, replication_factor=1)
+                   for name in dict.fromkeys(outside) if name and name not in existing]
         if wanted:
             admin.create_topics(wanted)
         return [t.name for t in wanted]

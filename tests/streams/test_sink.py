@@ -76,3 +76,21 @@ def test_a_batch_with_rows_clickhouse_refuses_stores_the_rest_and_dead_letters_t
     assert value == poison.json and source == "clickhouse/scored_events/bisect-poison"
     assert reason.startswith("ClickHouse refused the row:") and "risk" in reason
     assert counters.stored == 6
+
+
+def test_rows_stored_by_agents_writing_at_once_are_all_counted(store):
+    import asyncio
+
+    from streams.worker.counters import WorkerCounters
+    from streams.worker.sink import ClickHouseSink
+
+    counters = WorkerCounters()
+    sink = ClickHouseSink(store, counters, inbox=None)
+    batches = [[scored_rows(encode(msgspec.structs.replace(scored(n), event_id=f"together-{b}-{n}")))[0]
+                for n in range(5)] for b in range(3)]
+
+    async def three_agents():
+        await asyncio.gather(*(sink.write("scored_events", rows) for rows in batches))
+
+    asyncio.run(three_agents())
+    assert counters.stored == 15

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import orjson
-
-from streams.contract import InvalidRecord, parse_event
+from streams.contract import InvalidRecord, json_object, parse_event
 from streams.sources.adapters import cloudtrail, ecs, ocsf, okta, pgaudit, salesforce
 
 Adapter = Callable[[dict], list[dict]]
@@ -41,16 +39,11 @@ def records_of(fmt: str, raw: bytes) -> list[dict]:
     >>> records_of("ecs", b"[1, 2]")
     Traceback (most recent call last):
     ...
-    streams.contract.InvalidRecord: a ecs record is a JSON object, got list
+    streams.contract.InvalidRecord: expected a JSON object, got list
     """
     if fmt == "pgaudit":
         return [pgaudit.record_of_line(raw)]
-    try:
-        record = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        raise InvalidRecord(f"not valid JSON ({e})") from None
-    if not isinstance(record, dict):
-        raise InvalidRecord(f"a {fmt} record is a JSON object, got {type(record).__name__}")
+    record = json_object(raw)
     if fmt == "cloudtrail" and isinstance(record.get("Records"), list):
         return [r for r in record["Records"] if isinstance(r, dict)]
     return [record]

@@ -23,19 +23,26 @@ def stored(worker) -> int:
     return worker.scalar("SELECT count() FROM vigil.scored_events")
 
 
+def shipper_topic(bootstrap: str, name: str, partitions: int) -> str:
+    """A topic a shipper already writes to, with its own partition count."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+    finally:
+        admin.close()
+    return name
+
+
 def ecs_line(n: int, user: str) -> bytes:
     return orjson.dumps(ECS_FLAT | {"event.id": f"{user}-{n}", "user.name": user, "event.action": "record.view",
                                     "@timestamp": f"2026-11-02T09:{n:02d}:00.000Z", "vigil.records": 1})
 
 
-def test_ecs_lines_shipped_by_kcat_are_rekeyed_by_user_scored_and_the_unmappable_dead_lettered(make_worker, tmp_path):
+def test_ecs_lines_shipped_by_kcat_are_rekeyed_by_user_scored_and_the_unmappable_dead_lettered(kafka, make_worker,
+                                                                                               tmp_path):
     kcat = shutil.which("kcat") or pytest.fail("kcat is missing: `apt-get install kcat` (make test installs it)")
-    source = f"logs-ecs-{uuid.uuid4().hex[:8]}"
-    worker = make_worker(partitions=3, sources=f"ecs:{source}")
-    admin = KafkaAdminClient(bootstrap_servers=worker.settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(source, num_partitions=3, replication_factor=1)])  # the shipper's topic
-    admin.close()
-    worker.start()
+    source = shipper_topic(kafka, f"logs-ecs-{uuid.uuid4().hex[:8]}", partitions=3)
+    worker = make_worker(partitions=2, sources=f"ecs:{source}").start()
 
     lines = [ecs_line(n, user) for n in range(6) for user in ("ann", "bob")]
     bad = {orjson.dumps({k: v for k, v in orjson.loads(lines[0]).items() if k != "user.name"}):
@@ -71,12 +78,8 @@ ruleset(name="vigil") {{
 
 def test_rsyslog_tails_a_json_audit_file_into_a_source_topic_and_the_worker_scores_it(make_worker, tmp_path):
     rsyslogd = shutil.which("rsyslogd") or pytest.fail("rsyslogd is missing: `apt-get install rsyslog rsyslog-kafka`")
-    source = f"crm-audit-{uuid.uuid4().hex[:8]}"
-    worker = make_worker(partitions=2, sources=f"ecs:{source}")
-    admin = KafkaAdminClient(bootstrap_servers=worker.settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(source, num_partitions=2, replication_factor=1)])
-    admin.close()
-    worker.start()
+    source = f"crm-audit-{uuid.uuid4().hex[:8]}"  # not there yet: the worker creates the source topics it reads
+    worker = make_worker(partitions=2, sources=f"ecs:{source}").start()
     home = tmp_path / "rsyslog"
     home.mkdir()
     audit = home / "audit.json"

@@ -461,8 +461,8 @@ def _write_ndjson(path: Path, records) -> None:
             f.write(orjson.dumps(r) + b"\n")
 
 
-SourceFormat = Enum("SourceFormat", {name: name for name in ("ecs", "ocsf", "okta", "cloudtrail", "salesforce", "pgaudit")},
-                    type=str)
+SourceFormat = Enum("SourceFormat", {name: name for name in ("ecs", "ocsf", "okta", "cloudtrail", "salesforce", "pgaudit",
+                                                             "zendesk")}, type=str)
 
 
 class DataFormat(str, Enum):

@@ -177,3 +177,31 @@ def test_a_pgaudit_csvlog_with_a_statement_over_several_lines(tmp_path):
         adapt("pgaudit", records_of("pgaudit", lines[2].raw)[0])
     with pytest.raises(InvalidRecord, match="is not a pgaudit line"):
         adapt("pgaudit", records_of("pgaudit", lines[3].raw)[0])
+
+
+ZENDESK_WEBHOOK = {"account_id": 12514403, "detail": {}, "type": "zen:event-type:access_log.created",
+                   "id": "a1b2c3d4-e5f6-7890-abcd-ef1234567890", "time": "2026-11-02T14:23:45Z",
+                   "event": {"access_logs": [
+                       {"id": "01J5M2QGXR3KZ8N4BVWYH6T9PA", "timestamp": "2026-11-02T14:23:45Z", "user_id": "6596848315901",
+                        "ip_address": "198.51.100.7", "method": "GET", "url": "/api/v2/tickets.json?page=1", "status": 200,
+                        "authorization_type": "bearer", "client": "Zendesk/1.0", "bytes_sent": 4096,
+                        "category": "Tickets", "summary": "List tickets", "origin_service": "Zendesk"},
+                       {"id": "01J5M2QGXR3KZ8N4BVWYH6T9PB", "timestamp": "2026-11-02T14:23:50Z", "user_id": "6596848315901",
+                        "ip_address": "198.51.100.7", "method": "GET", "url": "/api/v2/tickets/35436/comments.json",
+                        "status": 200, "category": "Tickets", "summary": "List comments"},
+                       {"id": "01J5M2QGXR3KZ8N4BVWYH6T9PC", "timestamp": "2026-11-02T14:24:10Z", "user_id": "6596848315901",
+                        "ip_address": "198.51.100.7", "method": "GET", "url": "/api/v2/incremental/users/cursor.json",
+                        "status": 200, "category": "Users", "summary": "Incremental user export"},
+                       {"id": "01J5M2QGXR3KZ8N4BVWYH6T9PD", "timestamp": "2026-11-02T14:25:00Z", "user_id": "6596848315901",
+                        "method": "PUT", "url": "/api/v2/users/90210.json", "status": 403}]}}
+
+
+def test_a_zendesk_webhook_of_access_logs_maps_each_entry():
+    entries = records_of("zendesk", orjson.dumps(ZENDESK_WEBHOOK))
+    listed, ticket, export, update = (adapt("zendesk", e)[0] for e in entries)
+    assert (listed["action"], listed["resource"]) == ("record.search", "zendesk.tickets")
+    assert (ticket["action"], ticket["ticket_id"], "record_id" in ticket) == ("record.view", "35436", False)
+    assert export["action"] == "record.export"
+    assert (update["action"], update["outcome"], update["record_id"]) == ("record.update", "failure", "90210")
+    with pytest.raises(InvalidRecord, match="Zendesk record has no url"):
+        adapt("zendesk", {k: v for k, v in entries[0].items() if k != "url"})

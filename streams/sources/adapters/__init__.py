@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from streams.contract import InvalidRecord, json_object, parse_event
-from streams.sources.adapters import cloudtrail, ecs, ocsf, okta, pgaudit, salesforce
+from streams.sources.adapters import cloudtrail, ecs, ocsf, okta, pgaudit, salesforce, zendesk
 
 Adapter = Callable[[dict], list[dict]]
 
@@ -25,14 +25,15 @@ ADAPTERS: dict[str, Adapter] = {
     "cloudtrail": cloudtrail.to_events,
     "salesforce": salesforce.to_events,
     "pgaudit": pgaudit.to_events,
+    "zendesk": zendesk.to_events,
 }
 #: Formats whose records are lines of text (a CSV log), not JSON documents.
 LINE_FORMATS = frozenset({"pgaudit"})
 
 
 def records_of(fmt: str, raw: bytes) -> list[dict]:
-    """The source records in one message or line: a JSON object, a CloudTrail log file's ``Records``, or a CSV log
-    line's named columns (`LINE_FORMATS`).
+    """The source records in one message or line: a JSON object, a CloudTrail log file's ``Records``, a Zendesk page
+    or webhook of ``access_logs``, or a CSV log line's named columns (`LINE_FORMATS`).
 
     >>> records_of("cloudtrail", b'{"Records": [{"eventID": "a"}, {"eventID": "b"}]}')
     [{'eventID': 'a'}, {'eventID': 'b'}]
@@ -46,6 +47,8 @@ def records_of(fmt: str, raw: bytes) -> list[dict]:
     record = json_object(raw)
     if fmt == "cloudtrail" and isinstance(record.get("Records"), list):
         return [r for r in record["Records"] if isinstance(r, dict)]
+    if fmt == "zendesk":
+        return zendesk.records(record)
     return [record]
 
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from streams.sources.adapters.fields import required, text
 
 FMT = "Zendesk"
-_ONE = re.compile(r"^/api/v2/(tickets|users)/(\d+)(?:\.json)?(?:/[\w/]*)?$")
+_ONE = re.compile(r"^/api/v2/(tickets|users)/(\d+)(?:\.json|/[\w/.]*)?$")
 _EXPORT = re.compile(r"^/api/v2/(incremental|exports?)/")
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

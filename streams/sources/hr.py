@@ -18,13 +18,11 @@ Examples
 
 from __future__ import annotations
 
-import time
-
 import orjson
-from kafka import KafkaConsumer, TopicPartition
 
 from streams.contract import InvalidRecord
 from streams.settings import Settings
+from streams.sources.compacted import latest_values
 
 COLUMNS = ("EmailAddress", "ResignationDate", "LastWorkingDate")
 
@@ -47,24 +45,14 @@ def resign(entries: list[dict], rows: list[dict]) -> tuple[list[dict], list[str]
     return list(merged.values()), unknown
 
 
-def read_directory(settings: Settings, timeout: float = 30) -> list[dict]:
+def read_directory(settings: Settings) -> list[dict]:
     """Every user's current entry on the compacted directory topic, read to the end it has now."""
-    topic = settings.topic("directory")
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        entries: dict[bytes, dict | None] = {}
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < ends[tp] for tp in partitions) and time.monotonic() < deadline:
-            for messages in consumer.poll(timeout_ms=500).values():
-                for m in messages:
-                    try:
-                        entries[m.key] = orjson.loads(m.value) if m.value else None
-                    except orjson.JSONDecodeError:
-                        continue  # the worker refuses it too: the entry before it stands
-        return [e for e in entries.values() if isinstance(e, dict)]
-    finally:
-        consumer.close()
+    entries = []
+    for value in latest_values(settings, "directory").values():
+        try:
+            entry = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            continue  # the worker refuses it too: the entry before it stands
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries

@@ -25,7 +25,14 @@ from streams.contract import (
     parse_ticket,
 )
 from streams.settings import Settings
-from streams.sources.adapters import LINE_FORMATS, adapt, records_of
+from streams.sources.adapters import (
+    LINE_FORMATS,
+    TICKET_FORMATS,
+    adapt,
+    records_of,
+    with_customer,
+)
+from streams.sources.compacted import latest_values
 from streams.sources.files import Line, read_csv_lines, read_records
 from streams.sources.producer import EventProducer
 
@@ -60,12 +67,13 @@ def ingest_file(settings: Settings, path: Path, kind: str, console: Console, fmt
     """Validate each record (mapped from `fmt` first, if given); send the valid ones keyed, the invalid ones to the
     dead-letter topic with the reason and where they came from (``file:line``, and the record within a line)."""
     summary = IngestSummary()
+    customers = ticket_customers(settings) if fmt in TICKET_FORMATS else {}
     read = read_csv_lines if fmt in LINE_FORMATS else read_records
     total = sum(1 for _ in read(path))
     with EventProducer(settings) as producer, progress(console) as bar:
         task = bar.add_task(f"ingest {path.name}", total=total)
         for line in read(path):
-            for where, raw, outcome in _checked(line, kind, fmt, settings.date_tz):
+            for where, raw, outcome in _checked(line, kind, fmt, settings.date_tz, customers):
                 if isinstance(outcome, InvalidRecord):
                     producer.send("deadletter", None, raw, headers=dead_letter_headers(outcome.reason, where))
                     summary.reject(where, outcome.reason)
@@ -78,7 +86,19 @@ def ingest_file(settings: Settings, path: Path, kind: str, console: Console, fmt
     return summary
 
 
-def _checked(line: Line, kind: str, fmt: str | None, zone: tzinfo):
+def ticket_customers(settings: Settings) -> dict[str, str]:
+    """Ticket id → customer id, from the ticket feed (for sources that name a ticket, not its customer)."""
+    customers = {}
+    for value in latest_values(settings, "tickets").values():
+        try:
+            ticket = parse_ticket(value, settings.date_tz)
+        except InvalidRecord:
+            continue
+        customers[ticket["ticket_id"]] = ticket["customer_id"]
+    return customers
+
+
+def _checked(line: Line, kind: str, fmt: str | None, zone: tzinfo, customers: dict[str, str]):
     """(where, raw bytes, (topic, [(key, value)]) to send or the InvalidRecord) for each record of a line."""
     if fmt is None:
         validate, key_field = KINDS[kind]
@@ -95,7 +115,8 @@ def _checked(line: Line, kind: str, fmt: str | None, zone: tzinfo):
     for n, record in enumerate(records):
         where, raw = (line.where, line.raw) if len(records) == 1 else (f"{line.where} record {n + 1}", orjson.dumps(record))
         try:
-            checked.append((where, raw, ("events", [(e["user"], e) for e in adapt(fmt, record)])))
+            events = [with_customer(e, customers) for e in adapt(fmt, record)]
+            checked.append((where, raw, ("events", [(e["user"], e) for e in events])))
         except InvalidRecord as bad:
             checked.append((where, raw, bad))
     return checked

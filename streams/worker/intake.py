@@ -18,26 +18,35 @@ import orjson
 
 from streams.contract import InvalidRecord, envelope, partition_for
 from streams.settings import Settings
-from streams.sources.adapters import adapt, records_of
+from streams.sources.adapters import TICKET_FORMATS, adapt, records_of, with_customer
 from streams.worker.inbox import Inbox, describe
+from streams.worker.ticket_index import TicketIndex
 
 BATCH, WITHIN = 500, 0.02  # messages mapped at a time; the longest wait to fill a batch (seconds)
 
 
 def register(app: faust.App, settings: Settings, events: faust.TopicT, inbox: Inbox) -> None:
+    tickets = None
+    if any(fmt in TICKET_FORMATS for fmt, _ in settings.source_topics):
+        tickets = TicketIndex(settings.kafka_bootstrap, settings.topic("tickets"))
+        app.task(tickets.follow)
     for fmt, name in settings.source_topics:
         source = app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
-        _intake_agent(app, fmt, source, events, settings.partitions, inbox)
+        _intake_agent(app, fmt, source, events, settings.partitions, inbox, tickets if fmt in TICKET_FORMATS else None)
 
 
 def _intake_agent(app: faust.App, fmt: str, source: faust.TopicT, events: faust.TopicT, partitions: int,
-                  inbox: Inbox) -> None:
+                  inbox: Inbox, tickets: TicketIndex | None) -> None:
     @app.agent(source, name=f"intake-{fmt}-{source.get_topic_name()}")
     async def intake(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(BATCH, within=WITHIN):
+            if tickets is not None:  # a ticket's customer must be known before the event is scored
+                await tickets.loaded.wait()
             homes: dict[int, list[dict]] = defaultdict(list)  # partition of vigil.events -> its users' events
             for event in batch:
                 for mapped in await _mapped(fmt, event.message, inbox):
+                    if tickets is not None:
+                        mapped = with_customer(mapped, tickets.customers)
                     homes[partition_for(mapped["user"].encode(), partitions)].append(mapped)
             for partition, home in homes.items():  # one envelope per partition, as Vigil's own producers send
                 await events.send(value=envelope(home), partition=partition)

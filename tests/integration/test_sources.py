@@ -113,3 +113,33 @@ def test_a_cloudtrail_log_file_is_ingested_record_by_record(make_worker, tmp_pat
         ["alice", "privilege.grant", "success"], ["bob", "login", "failure"]]
     [letter] = worker.consume("deadletter", 1)
     assert orjson.loads(letter.value)["eventID"] == "e7a1b2c3-0000-4000-8000-000000000003"
+
+
+def test_zendesk_ticket_views_are_judged_against_the_agents_tickets_through_the_ticket_feed(make_worker, tmp_path):
+    source = f"zendesk-access-{uuid.uuid4().hex[:8]}"
+    worker = make_worker(sources=f"zendesk:{source}").start()
+    agent = "6596848315901"
+    for ticket, customer, assignee in (("35436", "90210", agent), ("777", "55555", "another-agent")):
+        worker.send("tickets", {"ticket_id": ticket, "customer_id": customer, "assignee": assignee,
+                                "opened": "2026-11-01"}, key=ticket)
+    worker.flush()
+    wait_for(lambda: worker.health()["tickets_booked"] == 2, what="the tickets booked")
+
+    def entry(n: int, ticket: str) -> dict:
+        return {"id": f"zd-{n}", "timestamp": f"2026-11-02T10:0{n}:00Z", "user_id": agent, "method": "GET",
+                "url": f"/api/v2/tickets/{ticket}.json", "status": 200, "ip_address": "198.51.100.7"}
+
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=worker.settings.kafka_bootstrap)
+    producer.send(source, orjson.dumps({"access_logs": [entry(1, "35436")]}))  # an API page, as a poller ships it
+    producer.flush()
+    producer.close()
+    (tmp_path / "access.ndjson").write_bytes(orjson.dumps(entry(2, "777")) + b"\n")
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "ingest", "--format", "zendesk",
+                           str(tmp_path / "access.ndjson")], env=worker.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+    wait_for(lambda: stored(worker) == 2, what="both ticket views scored")
+    assert worker.query("SELECT event_id, record_id, ticket_id, unjustified FROM vigil.scored_events "
+                        "ORDER BY event_id") == [["zd-1", "90210", "35436", 0], ["zd-2", "55555", "777", 1]]

@@ -11,10 +11,18 @@ ingest --format NAME` both go through `records_of` and `adapt`;
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from streams.contract import InvalidRecord, json_object, parse_event
-from streams.sources.adapters import cloudtrail, ecs, ocsf, okta, pgaudit, salesforce, zendesk
+from streams.sources.adapters import (
+    cloudtrail,
+    ecs,
+    ocsf,
+    okta,
+    pgaudit,
+    salesforce,
+    zendesk,
+)
 
 Adapter = Callable[[dict], list[dict]]
 
@@ -29,6 +37,8 @@ ADAPTERS: dict[str, Adapter] = {
 }
 #: Formats whose records are lines of text (a CSV log), not JSON documents.
 LINE_FORMATS = frozenset({"pgaudit"})
+#: Formats whose events may name a ticket and not its customer: `with_customer` fills it in from the ticket feed.
+TICKET_FORMATS = frozenset({"zendesk"})
 
 
 def records_of(fmt: str, raw: bytes) -> list[dict]:
@@ -61,3 +71,14 @@ def adapt(fmt: str, record: dict) -> list[dict]:
         except InvalidRecord as bad:
             raise InvalidRecord(f"the {fmt} record maps to an event the contract refuses: {bad.reason}") from None
     return events
+
+
+def with_customer(event: dict, customers: Mapping[str, str]) -> dict:
+    """`event` with the customer of its ticket as ``record_id``, when it names a ticket and no record.
+
+    >>> with_customer({"user": "ann", "ticket_id": "35436"}, {"35436": "C0042"})
+    {'user': 'ann', 'ticket_id': '35436', 'record_id': 'C0042'}
+    """
+    if "record_id" not in event and (customer := customers.get(event.get("ticket_id", ""))):
+        event["record_id"] = customer
+    return event

@@ -14,7 +14,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
 from tests.integration.conftest import wait_for
-from tests.streams.test_adapters import CLOUDTRAIL_FILE, ECS_FLAT
+from tests.streams.test_adapters import CLOUDTRAIL_FILE, ECS_FLAT, ECS_NESTED
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +31,23 @@ def shipper_topic(bootstrap: str, name: str, partitions: int) -> str:
     finally:
         admin.close()
     return name
+
+
+def ecs_nested_line(n: int, user: str) -> bytes:
+    """As Elastic Agent writes ECS: nested objects."""
+    return orjson.dumps(ECS_NESTED | {"@timestamp": f"2026-11-02T09:{n:02d}:00.000Z", "user": {"name": user},
+                                      "event": ECS_NESTED["event"] | {"id": f"{user}-{n}", "action": "record.view"}})
+
+
+def consume_topic(worker, topic: str, count: int) -> list:
+    from kafka import KafkaConsumer
+
+    reader = KafkaConsumer(topic, bootstrap_servers=worker.settings.kafka_bootstrap, auto_offset_reset="earliest",
+                           consumer_timeout_ms=10_000)
+    try:
+        return [m for _, m in zip(range(count), reader)]
+    finally:
+        reader.close()
 
 
 def ecs_line(n: int, user: str) -> bytes:
@@ -67,11 +84,15 @@ def test_ecs_lines_shipped_by_kcat_are_rekeyed_by_user_scored_and_the_unmappable
 RSYSLOG_CONF = """\
 global(workDirectory="{home}")
 module(load="imfile" mode="polling" PollingInterval="1")
+module(load="mmjsonparse")
 module(load="omkafka")
 input(type="imfile" File="{home}/audit.json" Tag="crm" ruleset="vigil")
 template(name="raw" type="string" string="%msg%")
+template(name="user" type="string" string="%$!user!name%")
 ruleset(name="vigil") {{
-  action(type="omkafka" broker=["{bootstrap}"] topic="{topic}" template="raw" partitions.auto="on")
+  action(type="mmjsonparse" cookie="" useRawMsg="on")
+  action(type="omkafka" broker=["{bootstrap}"] topic="{topic}" template="raw" key="user" dynaKey="on"
+         partitions.auto="on")
 }}
 """
 
@@ -91,13 +112,15 @@ def test_rsyslog_tails_a_json_audit_file_into_a_source_topic_and_the_worker_scor
     try:
         with open(audit, "ab") as log:  # the application appends its audit lines as it runs
             for n in range(8):
-                log.write(ecs_line(n, "cy") + b"\n")
+                log.write(ecs_nested_line(n, "cy") + b"\n")
                 log.flush()
         wait_for(lambda: stored(worker) == 8, timeout=120, what="the audit lines shipped by rsyslog, scored and stored")
     finally:
         shipper.terminate()
         shipper.wait(30)
     assert worker.query("SELECT user, count(), max(user_events) FROM vigil.scored_events GROUP BY user") == [["cy", 8, 8]]
+    keys = {m.key for m in consume_topic(worker, source, 8)}
+    assert keys == {b"cy"}  # rsyslog keyed each line by its user, as docs/sources.md shows
 
 
 def test_a_cloudtrail_log_file_is_ingested_record_by_record(make_worker, tmp_path):

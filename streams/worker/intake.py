@@ -1,6 +1,6 @@
 """Intake: what shippers write to source topics, mapped into vigil.events, keyed by user.
 
-source topic (ECS, OCSF, Okta, CloudTrail; set by ``VIGIL_SOURCES``) → adapter → vigil.events
+source topic (any format of docs/sources.md; set by ``VIGIL_SOURCES``) → adapter → vigil.events
 
 Shippers partition round-robin or by host; Vigil needs each user's events on
 one partition, so mapped events go to their user's partition of vigil.events,
@@ -23,6 +23,7 @@ from streams.worker.inbox import Inbox, describe
 from streams.worker.ticket_index import TicketIndex
 
 BATCH, WITHIN = 500, 0.02  # messages mapped at a time; the longest wait to fill a batch (seconds)
+PER_ENVELOPE = 500  # events per envelope at most, as EventProducer sends them (well under Kafka's 1 MB message)
 
 
 def register(app: faust.App, settings: Settings, events: faust.TopicT, inbox: Inbox) -> None:
@@ -48,8 +49,9 @@ def _intake_agent(app: faust.App, fmt: str, source: faust.TopicT, events: faust.
                     if tickets is not None:
                         mapped = with_customer(mapped, tickets.customers)
                     homes[partition_for(mapped["user"].encode(), partitions)].append(mapped)
-            for partition, home in homes.items():  # one envelope per partition, as Vigil's own producers send
-                await events.send(value=envelope(home), partition=partition)
+            for partition, home in homes.items():  # envelopes per partition, as Vigil's own producers send them
+                for start in range(0, len(home), PER_ENVELOPE):  # a CloudTrail file can map to thousands
+                    await events.send(value=envelope(home[start:start + PER_ENVELOPE]), partition=partition)
 
 
 async def _mapped(fmt: str, message, inbox: Inbox) -> list[dict]:

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     clickhouse_dsn: SecretStr | None = Field(None, description="chdb://PATH or http(s)://user:pass@host:8123; default chdb://<data_dir>/clickhouse.")
     clickhouse_cluster: str | None = Field(None, description="Cluster name for Replicated/Distributed DDL; unset = one node.")
     retention_days: int = Field(400, ge=1, description="Scored events, alerts and rollups older than this are dropped (TTL).")
+    query_max_seconds: float = Field(30.0, gt=0, description="Longest an analyst's query may run.")
+    query_max_memory_mb: int = Field(2048, ge=16, description="Most memory one analyst's query may use.")
+    query_max_rows_read: int = Field(2_000_000_000, ge=1, description="Most rows one analyst's query may read.")
+    query_max_result_rows: int = Field(1_000_000, ge=1, description="Most rows one analyst's query may return.")
     sink_batch_size: int = Field(5000, ge=1, description="Scored events per ClickHouse insert at most.")
     sink_flush_seconds: float = Field(1.0, gt=0, description="Longest wait before a partial batch is written.")
     # Response

@@ -165,7 +165,7 @@ def worker(loglevel: str = typer.Option("warning", help="Faust log level.")) -> 
     pid_file = settings.data_dir / "worker.pid"
     pid_file.write_text(str(os.getpid()))
     atexit.register(pid_file.unlink, missing_ok=True)
-    store = ClickHouseStore(settings.dsn)
+    store = ClickHouseStore.of(settings)
     try:
         store.migrate(settings.clickhouse_cluster, settings.retention_days)
     except OperationalError as e:  # unreachable, not refusing: detection must not wait for the analytics store
@@ -420,7 +420,7 @@ def _store(settings: Settings):
 
     if settings.embedded_clickhouse and (pid := worker_pid(settings)):
         fail(f"worker pid {pid} owns the embedded store (it migrates when it starts); stop it to run db commands")
-    return ClickHouseStore(settings.dsn)
+    return ClickHouseStore.of(settings)
 
 
 # -- sources ------------------------------------------------------------------------

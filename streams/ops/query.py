@@ -31,7 +31,7 @@ def run_query(settings: Settings, sql: str, parameters: dict | None = None) -> Q
     """Run read-only SQL. While a worker owns the embedded store, ask it; otherwise open the store."""
     if settings.embedded_clickhouse and worker_pid(settings):
         return query_worker(settings, sql, parameters)
-    store = ClickHouseStore(settings.dsn)
+    store = ClickHouseStore.of(settings)
     try:
         return store.query_readonly(sql, parameters)
     finally:
@@ -42,7 +42,7 @@ def run_query_raw(settings: Settings, sql: str, parameters: dict | None, fmt: st
     """The same, answered by ClickHouse in output format `fmt` (e.g. Parquet)."""
     if settings.embedded_clickhouse and worker_pid(settings):
         return _post(settings, {"sql": sql, "parameters": parameters, "format": fmt})
-    store = ClickHouseStore(settings.dsn)
+    store = ClickHouseStore.of(settings)
     try:
         return store.query_readonly_raw(sql, parameters, fmt)
     finally:

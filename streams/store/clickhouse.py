@@ -14,6 +14,7 @@ import sqlparse
 
 from streams.errors import VigilError
 from streams.records import ActionRecord, AlertRecord, FeedbackRecord, ScoredRecord
+from streams.settings import Settings
 from streams.store.schema import Layout, Schema
 
 
@@ -45,6 +46,43 @@ TABLES = {
 }
 
 
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one analyst's query may take: time, memory, rows read and rows returned.
+
+    Set on the read-only session itself, before ``readonly``, so a query cannot
+    lift them (a ``SETTINGS`` clause is refused in read-only mode). The defaults
+    leave a worker that is also scoring room to breathe.
+
+    >>> QueryLimits(seconds=5).explain("Code: 159. DB::Exception: Timeout exceeded: elapsed 5.1 s. (TIMEOUT_EXCEEDED)")
+    'the query ran longer than 5 s (VIGIL_QUERY_MAX_SECONDS): narrow it by user or time, or raise the limit'
+    """
+
+    seconds: float = 30.0
+    memory_mb: int = 2048
+    rows_read: int = 2_000_000_000
+    result_rows: int = 1_000_000
+
+    def settings(self) -> dict[str, int | float | str]:
+        return {"max_execution_time": self.seconds, "max_memory_usage": self.memory_mb * 1024 * 1024,
+                "max_rows_to_read": self.rows_read, "max_result_rows": self.result_rows,
+                "result_overflow_mode": "throw"}
+
+    def explain(self, error: str) -> str | None:
+        """Which limit a refused query hit, in words, with the setting that raises it; None if none did."""
+        hint = "narrow it by user or time, or raise the limit"
+        if "TIMEOUT_EXCEEDED" in error or "TOO_SLOW" in error:  # TOO_SLOW: it would, by ClickHouse's estimate
+            return f"the query ran longer than {self.seconds:g} s (VIGIL_QUERY_MAX_SECONDS): {hint}"
+        if "TOO_MANY_ROWS_OR_BYTES" in error:
+            return (f"the query returns more than {self.result_rows:,} rows (VIGIL_QUERY_MAX_RESULT_ROWS): aggregate or "
+                    f"LIMIT it, or raise the limit")
+        if "TOO_MANY_ROWS" in error:
+            return f"the query reads more than {self.rows_read:,} rows (VIGIL_QUERY_MAX_ROWS_READ): {hint}"
+        if "MEMORY_LIMIT_EXCEEDED" in error:
+            return f"the query needs more than {self.memory_mb:,} MB (VIGIL_QUERY_MAX_MEMORY_MB): {hint}"
+        return None
+
+
 class QueryRejected(VigilError, ValueError):
     """A query the read-only path refuses; the message says why."""
 
@@ -64,14 +102,21 @@ class ClickHouseStore:
     the writer's session would stay read-only.)
     """
 
-    def __init__(self, dsn: str, database: str = "vigil") -> None:
+    def __init__(self, dsn: str, database: str = "vigil", limits: QueryLimits = QueryLimits()) -> None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database):
             raise ValueError(f"database name must be an identifier, got {database!r}")
         self.dsn = dsn
         self.database = database
+        self.limits = limits
         self._client = None
         self._reader = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, settings: Settings) -> ClickHouseStore:
+        """The store `settings` name, with their query limits."""
+        return cls(settings.dsn, limits=QueryLimits(settings.query_max_seconds, settings.query_max_memory_mb,
+                                                    settings.query_max_rows_read, settings.query_max_result_rows))
 
     @property
     def client(self):
@@ -82,7 +127,8 @@ class ClickHouseStore:
     @property
     def reader(self):
         if self._reader is None:
-            self._reader = clickhouse_connect.get_client(dsn=self.dsn, settings={"readonly": 1})
+            # The limits first: once the session is read-only, no setting can change, theirs included.
+            self._reader = clickhouse_connect.get_client(dsn=self.dsn, settings=self.limits.settings() | {"readonly": 1})
         return self._reader
 
     def close(self) -> None:
@@ -157,6 +203,8 @@ class ClickHouseStore:
                 return run(statements[0].rstrip().rstrip(";"))
             except Exception as e:  # the engine's own words are the best explanation
                 message = str(e)
+                if limit := self.limits.explain(message):
+                    raise QueryRejected(limit) from None
                 if "READONLY" in message:
                     raise QueryRejected("the query path is read-only: only SELECT-style statements run here") from None
                 if "UNKNOWN_DATABASE" in message:

@@ -170,3 +170,18 @@ def test_what_other_clients_write_wrongly_is_dead_lettered_once_and_nothing_stal
         assert any(r.startswith(expected) for r in reasons), (expected, reasons)
     assert {m.value for m in letters} == {value for _, value in bad}  # the raw bytes, as they came
     assert worker.health()["dead_letters"] == len(bad) and worker.process.poll() is None
+
+
+def test_a_runaway_query_through_the_worker_stops_at_its_limit_and_scoring_goes_on(make_worker):
+    from streams.store.clickhouse import QueryRejected
+
+    worker = make_worker(query_max_seconds=1, query_max_rows_read=10_000_000).start()
+    with pytest.raises(QueryRejected, match=r"reads more than 10,000,000 rows \(VIGIL_QUERY_MAX_ROWS_READ\)"):
+        worker.query("SELECT count() FROM numbers_mt(1000000000000) WHERE cityHash64(number) % 7 = 3")
+    with pytest.raises(QueryRejected, match=r"ran longer than 1 s \(VIGIL_QUERY_MAX_SECONDS\)"):
+        worker.query("SELECT count() FROM numbers(9000000) WHERE cityHash64(toString(cityHash64(number))) % 7 = 3 "
+                     "AND sleepEachRow(0.000001) = 0")
+    for n in range(20):
+        worker.send("events", event(n), key="ann")
+    worker.flush()
+    wait_for(lambda: stored(worker) == 20, what="events scored and stored after the refused queries")

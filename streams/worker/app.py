@@ -40,6 +40,7 @@ class App(faust.App):
 
 def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     """Build the worker's app from `settings`. Data flows events → score → scored/alerts → sink."""
+    stream_tickets = web.StreamTickets()
     app = App(
         settings.app_id,
         broker=f"{kafka_driver.SCHEME}://{settings.kafka_bootstrap}",
@@ -56,7 +57,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # (streams/worker/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
         broker_commit_every=100_000,
         broker_commit_interval=1.0,
-        web_application_options={"middlewares": [web.bearer_auth(api_token(settings))]},
+        web_application_options={"middlewares": [web.bearer_auth(api_token(settings), stream_tickets)]},
         # Scored records, alerts, dead letters and rerouted events are sent as they come; without a
         # linger aiokafka sends each as its own request, and socket writes dominate the profile.
         producer_linger_ms=5,
@@ -87,5 +88,6 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                                      lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
     sink.register(app, settings, topics, clickhouse)
     web.register(app, web.WebContext(app=app, settings=settings, sink=clickhouse, counters=counters, board=board,
-                                     detector_now=detector_now, feedback=topics["feedback"]), user_state)
+                                     detector_now=detector_now, feedback=topics["feedback"],
+                                     stream_tickets=stream_tickets), user_state)
     return app

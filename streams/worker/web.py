@@ -1,6 +1,7 @@
 """The worker's web API and dashboard: thin views over the live board, the store and the feedback topic.
 
-A bearer token guards everything but ``/health`` and the page shell (`bearer_auth`, an aiohttp middleware);
+A bearer token guards everything but ``/health`` and the page shell (`bearer_auth`, an aiohttp middleware), and
+the live stream opens with a single-use ticket, so no key ever travels in a URL;
 query parameters and request bodies are typed structs, so a bad request is a 400 that says why.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import importlib.resources
+import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, TypeVar
@@ -39,21 +42,44 @@ STATIC = {"dashboard.js": (DASHBOARD / "dashboard.js", "text/javascript"),
 PUBLIC_PATHS = ("/health", "/dashboard")  # and /static/…: the page shell asks for the token itself
 
 
-def bearer_auth(token: str):
-    """aiohttp middleware: every path but the public ones needs ``Authorization: Bearer <token>``.
+class StreamTickets:
+    """Short-lived, single-use tickets for the live stream: a browser's EventSource cannot send a header, and a
+    key in a URL ends up in logs and histories, so the page trades its header for a ticket first.
 
-    The live stream may carry the token as ``?token=``, because a browser's EventSource cannot send headers.
+    >>> tickets = StreamTickets(ttl=30)
+    >>> ticket = tickets.issue(now=100.0)
+    >>> tickets.redeem(ticket, now=110.0), tickets.redeem(ticket, now=111.0)  # once only
+    (True, False)
+    >>> tickets.redeem(tickets.issue(now=100.0), now=131.0)  # too late
+    False
     """
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self.open: dict[str, float] = {}  # ticket -> expiry (wall clock)
+
+    def issue(self, now: float) -> str:
+        self.open = {t: until for t, until in self.open.items() if until > now}  # forget the unused
+        ticket = secrets.token_urlsafe(24)
+        self.open[ticket] = now + self.ttl
+        return ticket
+
+    def redeem(self, ticket: str, now: float) -> bool:
+        return self.open.pop(ticket, 0.0) > now
+
+
+def bearer_auth(token: str, tickets: StreamTickets):
+    """aiohttp middleware: every path but the public ones needs ``Authorization: Bearer <token>``; the live stream
+    takes a ticket from `tickets` instead (``?ticket=``), never the token."""
     expected = f"Bearer {token}".encode()
 
     @aioweb.middleware
     async def authorize(request: aioweb.Request, handler):
         if request.path in PUBLIC_PATHS or request.path.startswith("/static/"):
             return await handler(request)
-        given = request.headers.get("Authorization", "")
-        if not given and request.path == "/api/stream":
-            given = f"Bearer {request.query.get('token', '')}"
-        if not hmac.compare_digest(given.encode(), expected):
+        if request.path == "/api/stream" and tickets.redeem(request.query.get("ticket", ""), time.time()):
+            return await handler(request)
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
             return aioweb.json_response({"error": "missing or wrong bearer token"}, status=401)
         return await handler(request)
 
@@ -160,6 +186,7 @@ class WebContext:
     board: LiveBoard
     detector_now: Callable  # user key → the live detector, or None
     feedback: faust.TopicT
+    stream_tickets: StreamTickets
 
     async def rows(self, sql: str, parameters: dict) -> list[dict]:
         result = await self.sink.run(self.sink.store.query_readonly, sql, parameters)
@@ -252,8 +279,16 @@ class UserProfile(VigilView):
         })
 
 
+class StreamTicket(VigilView):
+    """POST → {"ticket": …}: a single-use ticket, valid 30 s, to open the live stream with (``/api/stream?ticket=``)."""
+
+    async def post(self, request: Request) -> Response:
+        tickets = self.ctx.stream_tickets
+        return self.json({"ticket": tickets.issue(time.time()), "expires_in": tickets.ttl})
+
+
 class Stream(VigilView):
-    """Server-Sent Events: every alert and risk change as it happens."""
+    """Server-Sent Events: every alert and risk change as it happens (opened with a ticket, see `StreamTicket`)."""
 
     async def get(self, request: Request) -> aioweb.StreamResponse:
         response = aioweb.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -306,7 +341,7 @@ class Static(VigilView):
 
 ROUTES: dict[str, type[VigilView]] = {
     "/health": Health, "/metrics": Metrics, "/query": Query, "/api/leaderboard": Leaderboard, "/api/alerts": Alerts,
-    "/api/users/{user}": UserProfile, "/api/stream": Stream, "/api/feedback": Feedback, "/dashboard": Dashboard,
+    "/api/users/{user}": UserProfile, "/api/stream-ticket": StreamTicket, "/api/stream": Stream, "/api/feedback": Feedback, "/dashboard": Dashboard,
     "/static/{name}": Static,
 }
 

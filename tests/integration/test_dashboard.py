@@ -161,3 +161,26 @@ def test_a_users_profile_is_answered_by_the_worker_that_owns_the_users_partition
     wait_for(lambda: board(second) == set(users), timeout=120, what="the survivor's board showing every user")
     risks = {r["user"]: r for r in orjson.loads(get(second, "/api/leaderboard"))}
     assert all(risks[u]["ts"] == event(4, u)["ts"] / 1000 for u in on_first)  # as of each user's last event
+
+
+def test_the_live_stream_opens_with_a_single_use_ticket_never_the_token(make_worker):
+    import urllib.error
+    import urllib.request
+
+    worker = make_worker().start()
+    base, token = worker.settings.web_url, api_token(worker.settings)
+
+    def status(url: str, **kwargs) -> int:
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, **kwargs), timeout=5) as response:
+                assert response.read(12) == b": connected\n" if "/api/stream?" in url else True
+                return response.status
+        except urllib.error.HTTPError as refused:
+            return refused.code
+
+    assert status(f"{base}/api/stream?token={token}") == 401  # the token in a URL opens nothing
+    ticket = orjson.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{base}/api/stream-ticket", method="POST", headers={"Authorization": f"Bearer {token}"}), timeout=5).read())
+    assert status(f"{base}/api/stream?ticket={ticket['ticket']}") == 200
+    assert status(f"{base}/api/stream?ticket={ticket['ticket']}") == 401  # once only
+    assert status(f"{base}/api/stream-ticket", method="POST") == 401  # a ticket takes the token

@@ -70,11 +70,17 @@ async function showUser(user) {
     el("td", { text: Number(e.score).toFixed(0) }), el("td", { text: Number(e.risk).toFixed(1) }))));
 }
 
-function listen() {
+async function listen() {
   const status = document.getElementById("status");
-  const stream = new EventSource(`/api/stream?token=${encodeURIComponent(state.token)}`);
+  // EventSource cannot send the token as a header, and a token never goes in a URL: trade it for a one-use ticket.
+  const { ticket } = await api("/api/stream-ticket", { method: "POST" });
+  const stream = new EventSource(`/api/stream?ticket=${encodeURIComponent(ticket)}`);
   stream.onopen = () => { status.textContent = "live"; status.classList.add("live"); };
-  stream.onerror = () => { status.textContent = "reconnecting…"; status.classList.remove("live"); };
+  stream.onerror = () => {
+    status.textContent = "reconnecting…"; status.classList.remove("live");
+    stream.close();  // a ticket opens the stream once: reconnect with a new one
+    setTimeout(() => listen().catch(() => {}), 2000);
+  };
   stream.onmessage = (message) => {
     const data = JSON.parse(message.data);
     if (data.type === "risk") { state.users.set(data.user, data); renderLeaderboard(); }
@@ -91,7 +97,7 @@ async function start() {
   renderLeaderboard();
   const alerts = await api("/api/alerts?band=medium&limit=50");
   document.getElementById("alerts").replaceChildren(...alerts.map((a) => alertItem(a, false)));
-  listen();
+  await listen();
 }
 
 const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");

@@ -291,6 +291,22 @@ def report_breach(
     err.print(summary)
 
 
+@report_app.command("subject")
+@friendly
+def report_subject(
+    user: str = typer.Argument(..., help="The person who asked what Vigil holds about them."),
+    output: Path = typer.Option(..., "--output", "-o", file_okay=False, help="A folder for the files."),
+) -> None:
+    """A subject access request: everything Vigil holds about USER (events, alerts, actions, verdicts, directory)."""
+    from streams.ops.subject import export_subject
+
+    counts = export_subject(Settings(), user, output)
+    summary = Table("what", "records", title=f"Subject access: {user} → {output}")
+    for kind, n in counts.items():
+        summary.add_row(kind, f"{n:,}")
+    console.print(summary)
+
+
 # -- live ---------------------------------------------------------------------------
 @app.command()
 @friendly

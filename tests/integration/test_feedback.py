@@ -49,3 +49,32 @@ def test_feedback_on_an_unknown_alert_says_so(make_worker):
     done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "feedback", "no-such-alert", "--verdict", "benign"],
                           env=worker.env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "no alert 'no-such-alert'" in done.stderr
+
+
+def test_a_subject_access_request_exports_everything_held_about_one_user_and_nobody_else(make_worker, tmp_path):
+    import orjson
+
+    from tests.integration.conftest import event
+
+    worker = make_worker().start()
+    worker.send("directory", {"user": "ann", "role": "support_agent", "hired": "2022-01-10"}, key="ann")
+    for n in range(5):
+        worker.send("events", event(n), key="ann")
+        worker.send("events", event(n, user="bob"), key="bob")
+    worker.send("alerts", {"alert_id": "ann-4:high", "ts": 1793610000.0, "user": "ann", "band": "high",
+                           "previous": "low", "risk": 55.0, "reasons": ["r"], "techniques": [], "families": ["time"],
+                           "event_id": "ann-4"}, key="ann")
+    worker.flush()
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events") == 10
+             and worker.scalar("SELECT count() FROM vigil.alerts") == 1, what="events and the alert stored")
+
+    done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "report", "subject", "ann", "--output",
+                           str(tmp_path / "ann")], env=worker.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "ann"
+    events = orjson.loads((folder / "events.json").read_bytes())
+    assert [e["event_id"] for e in events] == [f"ann-{n}" for n in range(5)] and {e["user"] for e in events} == {"ann"}
+    assert [a["alert_id"] for a in orjson.loads((folder / "alerts.json").read_bytes())] == ["ann-4:high"]
+    assert orjson.loads((folder / "directory.json").read_bytes())["role"] == "support_agent"
+    summary = orjson.loads((folder / "summary.json").read_bytes())
+    assert summary["records"] == {"events": 5, "alerts": 1, "actions": 0, "verdicts": 0, "directory": 1}

@@ -119,3 +119,22 @@ class FeedbackRecord(Record, kw_only=True):
     note: str
     families: list[str]  # the alert's evidence, which a benign verdict silences
     alert_ts: float  # the alert's event time, from which the silence runs
+
+
+class AuditRecord(Record, kw_only=True):
+    """One entry of the audit trail (vigil.audit): who did what, to whom, why, and how it ended."""
+
+    audit_id: str
+    ts: float
+    who: str  # the person (key name, OIDC subject, or the break-glass token)
+    roles: list[str]
+    action: str
+    subject: str  # whom or what it concerned, as the person saw it: a pseudonym, an alert, a key id
+    reason: str
+    outcome: str  # ok, refused, failed
+    detail: str
+
+    @property
+    def user(self) -> str:
+        """The row's owner for the sink's duplicate check: the person who acted."""
+        return self.who

@@ -50,7 +50,19 @@ class Settings(BaseSettings):
     app_id: str = Field("vigil", description="Faust app id: the consumer group and the prefix of its changelogs.")
     web_host: str = Field("127.0.0.1", description="Worker web API bind address.")
     web_port: int = Field(6066, ge=1, le=65535, description="Worker web API port.")
-    api_token: SecretStr | None = Field(None, description="Bearer token of the web API; generated into data_dir when unset.")
+    api_token: SecretStr | None = Field(None, description="Break-glass bearer token of the web API (every role); "
+                                        "generated into data_dir when unset. People get keys: `vigil access add`.")
+    key: SecretStr | None = Field(None, description="Your own API key (`vigil access add`), for the CLI's calls to "
+                                  "the worker; unset: the break-glass token in data_dir.")
+    secret_key: SecretStr | None = Field(None, description="Keys the users' pseudonyms and signs dashboard sessions; "
+                                         "generated into data_dir when unset. Every worker of a group needs the same.")
+    session_hours: float = Field(8.0, gt=0, description="A dashboard sign-in lasts this long.")
+    oidc_jwks_url: str | None = Field(None, description="Also accept JWT bearer tokens signed by a key from this JWKS "
+                                      "(the identity provider's), for oidc_audience.")
+    oidc_audience: str = Field("vigil", description="The audience (aud) an OIDC token must be for.")
+    oidc_issuer: str | None = Field(None, description="The issuer (iss) an OIDC token must name; unset: any.")
+    oidc_role_claim: str = Field("roles", description="The claim holding the person's Vigil roles.")
+    query_concurrency: int = Field(2, ge=1, description="Analysts' queries a worker runs at once; more wait their turn.")
     score_batch: int = Field(1000, ge=1, description="Messages the scoring agent takes at a time (their outputs go out every 500 scored events and at its end).")
     score_batch_seconds: float = Field(0.01, gt=0, description="Longest wait to fill a scoring batch (latency against per-batch cost).")
     detector_cache_users: int = Field(20000, ge=1, description="Users whose detectors a worker keeps decoded in memory (about 7 KB each).")
@@ -70,6 +82,7 @@ class Settings(BaseSettings):
     respond_at: str = Field("critical", pattern="^(medium|high|critical)$", description="Alerts at or above this band run the hooks.")
     webhook_url: str | None = Field(None, description="POST each alert here as signed JSON.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of the webhook signature.")
+    webhook_pseudonyms: bool = Field(True, description="Webhook bodies name users by pseudonym (false: real names).")
     webhook_format: Literal["vigil", "ocsf", "ecs"] = Field("vigil", description="Webhook body: Vigil's alert record, "
                                                             "an OCSF 1.5 Detection Finding, or an ECS alert.")
     findings_topic: str | None = Field(None, pattern=r"^[A-Za-z0-9._-]+$", description="Also write every alert, in "
@@ -176,17 +189,27 @@ class Settings(BaseSettings):
 
 
 def api_token(settings: Settings) -> str:
-    """The web API's bearer token: from settings, or generated once into data_dir (mode 0600)."""
+    """The web API's break-glass token: from settings, or generated once into data_dir (mode 0600)."""
     if settings.api_token is not None:
         return settings.api_token.get_secret_value()
-    path = settings.token_file
+    return _generated(settings.token_file)
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The key of pseudonyms and sessions: from settings, or generated once into data_dir (mode 0600)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    return _generated(settings.data_dir / "secret-key").encode()
+
+
+def _generated(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(32)
+    value = secrets.token_urlsafe(32)
     path.touch(mode=0o600)
-    path.write_text(token)
-    return token
+    path.write_text(value)
+    return value
 
 
 def _mask_url(url: str) -> str:

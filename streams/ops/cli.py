@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import csv
-import functools
 import gc
 import os
 import sys
@@ -14,11 +13,11 @@ from typing import Optional
 
 import orjson
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from streams.errors import VigilError
+from streams.ops.access import access_app, audit
+from streams.ops.terminal import console, err, fail, friendly
 from streams.settings import Settings
 
 app = typer.Typer(help="Vigil: catch insiders while they act.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -31,8 +30,8 @@ app.add_typer(report_app, name="report")
 directory_app = typer.Typer(help="Who each user is: the directory the models read roles, teams and dates from.",
                             no_args_is_help=True)
 app.add_typer(directory_app, name="directory")
-console = Console()
-err = Console(stderr=True)
+app.add_typer(access_app, name="access")
+app.command()(audit)
 GC_THRESHOLDS = (50_000, 20, 100)  # the worker's: allocations before a young collection, young before middle, middle before full
 
 
@@ -41,35 +40,6 @@ class Format(str, Enum):
     csv = "csv"
     json = "json"
     parquet = "parquet"
-
-
-def friendly(fn):
-    """Turn the errors a person can fix into one clear message and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from clickhouse_connect.driver.exceptions import DatabaseError
-        from kafka.errors import KafkaTimeoutError
-
-        try:
-            return fn(*args, **kwargs)
-        except ValidationError as e:
-            lines = [f"  {'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors()]
-            fail("invalid settings (VIGIL_* variables or vigil.toml):\n" + "\n".join(lines))
-        except KafkaTimeoutError:
-            fail("no Kafka broker answers at the bootstrap address; start one with `vigil kafka start` "
-                 "or set VIGIL_KAFKA_BOOTSTRAP")
-        except (VigilError, FileNotFoundError) as e:
-            fail(str(e))
-        except DatabaseError as e:
-            fail(f"ClickHouse refused: {str(e).splitlines()[0][:500]}")
-
-    return wrapper
-
-
-def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(2)
 
 
 # -- configuration -------------------------------------------------------------------
@@ -266,10 +236,12 @@ def report_breach(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="The notification list goes here."),
 ) -> None:
     """Which customers must we warn? Every customer whose records USER touched: how, when, how often."""
+    from streams.ops.access import record
     from streams.ops.query import run_query
     from streams.store import hunting
 
     settings = Settings()
+    record(settings, "report", user, detail=f"breach report {since} to {until}")
     window = {"user": user, "since": since, "until": until}
     touched = hunting.saved("customers-touched-by")
     bulk = hunting.saved("unattributed-bulk")
@@ -298,9 +270,12 @@ def report_subject(
     output: Path = typer.Option(..., "--output", "-o", file_okay=False, help="A folder for the files."),
 ) -> None:
     """A subject access request: everything Vigil holds about USER (events, alerts, actions, verdicts, directory)."""
+    from streams.ops.access import record
     from streams.ops.subject import export_subject
 
-    counts = export_subject(Settings(), user, output)
+    settings = Settings()
+    record(settings, "report", user, detail=f"subject access export to {output}")
+    counts = export_subject(settings, user, output)
     summary = Table("what", "records", title=f"Subject access: {user} → {output}")
     for kind, n in counts.items():
         summary.add_row(kind, f"{n:,}")
@@ -362,6 +337,7 @@ def feedback(
     analyst: str = typer.Option(os.environ.get("USER", "analyst"), "--analyst"),
 ) -> None:
     """Tell Vigil what an alert was. The worker applies it; ClickHouse keeps it."""
+    from streams.ops.access import record as audit
     from streams.ops.query import run_query
     from streams.sources.producer import EventProducer
     from streams.worker.feedback import FIND_ALERT, verdict_record
@@ -371,6 +347,7 @@ def feedback(
     record = verdict_record(alert_id, rows, verdict.value, analyst, note)
     with EventProducer(settings) as producer:
         producer.send("feedback", record["user"], record)
+    audit(settings, "verdict", alert_id, note, detail=verdict.value)
     console.print(f"{verdict.value} verdict on {alert_id} ({record['user']}) sent")
 
 
@@ -379,33 +356,24 @@ def feedback(
 def reinstate(user: str = typer.Argument(..., help="The user to reactivate at the identity provider.")) -> None:
     """Reactivate a user that automation suspended (SCIM active=true), and record it."""
     import asyncio
-    import time as clock
 
     import aiohttp
 
-    from streams.records import ActionRecord
+    from streams.ops.access import operator, record
     from streams.sources.producer import EventProducer
-    from streams.worker.response import ScimClient
+    from streams.worker.response import reinstate as reactivate
 
     settings = Settings()
     if not settings.scim_url:
         fail("no SCIM endpoint configured: set VIGIL_SCIM_URL (and VIGIL_SCIM_TOKEN)")
-
-    async def run() -> str:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-            token = settings.scim_token.get_secret_value() if settings.scim_token else None
-            return await ScimClient(settings.scim_url, token, session).set_active(user, True)
-
     try:
-        scim_id = asyncio.run(run())
+        action = asyncio.run(reactivate(settings, user, operator()))
     except (aiohttp.ClientError, LookupError, OSError) as e:
         fail(f"could not reinstate {user}: {e}")
-    now = clock.time()
-    action = ActionRecord(action_id=f"reinstate:{user}:{now:.0f}", ts=now, alert_id="", user=user, hook="scim",
-                          status="succeeded", detail=f"SCIM user {scim_id} active=true (reinstated)", attempt=1)
     with EventProducer(settings) as producer:
         producer.send("actions", user, action.to_dict())
-    console.print(f"{user} reinstated (SCIM {scim_id})")
+    record(settings, "reinstate", user, detail=action.detail)
+    console.print(f"{user} reinstated ({action.detail})")
 
 
 # -- schema -------------------------------------------------------------------------

@@ -49,10 +49,15 @@ def run_query_raw(settings: Settings, sql: str, parameters: dict | None, fmt: st
         store.close()
 
 
+def credentials(settings: Settings) -> dict[str, str]:
+    """The header the CLI sends the worker: the person's own key if set (VIGIL_KEY), else the break-glass token."""
+    key = settings.key.get_secret_value() if settings.key else api_token(settings)
+    return {"Authorization": f"Bearer {key}"}
+
+
 def get_worker(settings: Settings, path: str, timeout: float = 10):
-    """GET a JSON resource of the worker's API, with the token."""
-    request = urllib.request.Request(f"{settings.web_url}{path}",
-                                     headers={"Authorization": f"Bearer {api_token(settings)}"})
+    """GET a JSON resource of the worker's API, with the credentials."""
+    request = urllib.request.Request(f"{settings.web_url}{path}", headers=credentials(settings))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return orjson.loads(response.read())
@@ -71,7 +76,7 @@ def _post(settings: Settings, body: dict, timeout: float = 300) -> bytes:
     request = urllib.request.Request(
         f"{settings.web_url}/query",
         data=orjson.dumps(body),
-        headers={"Authorization": f"Bearer {api_token(settings)}", "Content-Type": "application/json"},
+        headers={**credentials(settings), "Content-Type": "application/json"},
         method="POST",
     )
     try:

@@ -13,7 +13,13 @@ import orjson
 import sqlparse
 
 from streams.errors import VigilError
-from streams.records import ActionRecord, AlertRecord, FeedbackRecord, ScoredRecord
+from streams.records import (
+    ActionRecord,
+    AlertRecord,
+    AuditRecord,
+    FeedbackRecord,
+    ScoredRecord,
+)
 from streams.settings import Settings
 from streams.store.schema import Layout, Schema
 
@@ -22,6 +28,7 @@ from streams.store.schema import Layout, Schema
 class TableSpec:
     columns: tuple[str, ...]
     key: str  # what makes a row unique, as SQL over the table's columns
+    owner: str = "user"  # the column `Row.user` is, which narrows the duplicate check
 
 
 class Row(NamedTuple):
@@ -43,6 +50,7 @@ TABLES = {
     "alerts": TableSpec(AlertRecord.columns(), "alert_id"),
     "actions": TableSpec(ActionRecord.columns(), "concat(action_id, '/', toString(status), '/', toString(attempt))"),
     "feedback": TableSpec(FeedbackRecord.columns(), "feedback_id"),
+    "audit": TableSpec(AuditRecord.columns(), "audit_id", owner="who"),
 }
 
 
@@ -164,7 +172,7 @@ class ClickHouseStore:
             # escapes a bound string a character at a time in Python, for thousands of keys a batch.
             stored = self.client.query(
                 f"SELECT {spec.key} FROM {self.database}.{table} "
-                f"WHERE user IN {_literals(users)} AND ts >= fromUnixTimestamp64Milli(toInt64({since})) "
+                f"WHERE {spec.owner} IN {_literals(users)} AND ts >= fromUnixTimestamp64Milli(toInt64({since})) "
                 f"AND {spec.key} IN {_literals(unique)}"
             ).result_rows
             for (key,) in stored:

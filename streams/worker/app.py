@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 
-from streams.settings import Settings, api_token
+from streams.access.keys import KeyRing
+from streams.access.oidc import OidcVerifier
+from streams.access.pseudonyms import Pseudonyms
+from streams.access.sessions import SessionSigner
+from streams.settings import Settings, api_token, secret_key
 from streams.store.clickhouse import ClickHouseStore
 from streams.worker import (
     findings,
+    guard,
     intake,
     kafka_driver,
     live,
+    people,
+    pseudonym_feed,
     response,
     scoring,
     sink,
     web,
 )
+from streams.worker.controls import Controls
 from streams.worker.counters import WorkerCounters
 from streams.worker.directory import Directory
+from streams.worker.follower import Follower
 from streams.worker.inbox import Inbox
 from streams.worker.topics import TOPICS
 
@@ -40,7 +51,7 @@ class App(faust.App):
 
 def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     """Build the worker's app from `settings`. Data flows events → score → scored/alerts → sink."""
-    stream_tickets = web.StreamTickets()
+    gate, needs = _gate(settings), {}
     app = App(
         settings.app_id,
         broker=f"{kafka_driver.SCHEME}://{settings.kafka_bootstrap}",
@@ -57,7 +68,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # (streams/worker/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
         broker_commit_every=100_000,
         broker_commit_interval=1.0,
-        web_application_options={"middlewares": [web.bearer_auth(api_token(settings), stream_tickets)]},
+        web_application_options={"middlewares": [guard.guard(gate, needs)]},  # `needs` is filled below
         # Scored records, alerts, dead letters and rerouted events are sent as they come; without a
         # linger aiokafka sends each as its own request, and socket writes dominate the profile.
         producer_linger_ms=5,
@@ -77,17 +88,33 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     counters = WorkerCounters()
     directory = Directory(settings.kafka_bootstrap, settings.topic("directory"), counters, settings.date_tz)
     app.task(directory.follow)
+    controls, pseudonyms = Controls(), Pseudonyms(secret_key(settings))
+    for name, apply in (("access", gate.keys.apply), ("controls", controls.apply)):
+        app.task(Follower(settings.kafka_bootstrap, settings.topic(name), apply).follow)
     board = live.LiveBoard()
     user_state, detector_now = scoring.register(app, settings, topics, directory, counters, board)
     inbox = Inbox(topics["deadletter"], counters)
     intake.register(app, settings, topics["events"], inbox)
     live.register(app, topics, inbox, board)
-    response.register(app, settings, topics, inbox, counters)
+    pseudonym_feed.register(app, settings, topics["pseudonyms"], board, pseudonyms)
+    response.register(app, settings, topics, inbox, counters, controls, pseudonyms)
     findings.register(app, settings, topics["alerts"], inbox)
     clickhouse = sink.ClickHouseSink(store, counters, inbox,
                                      lambda: store.migrate(settings.clickhouse_cluster, settings.retention_days))
     sink.register(app, settings, topics, clickhouse)
-    web.register(app, web.WebContext(app=app, settings=settings, sink=clickhouse, counters=counters, board=board,
-                                     detector_now=detector_now, feedback=topics["feedback"],
-                                     stream_tickets=stream_tickets), user_state)
+    context = web.WebContext(app=app, settings=settings, sink=clickhouse, counters=counters, board=board,
+                             detector_now=detector_now, topics=topics, gate=gate, pseudonyms=pseudonyms,
+                             controls=controls, user_table=user_state.name,
+                             query_lane=asyncio.Semaphore(settings.query_concurrency))
+    needs.update(web.register(app, context, web.ROUTES | people.ROUTES))
     return app
+
+
+def _gate(settings: Settings) -> guard.Gate:
+    """Who may ask: people's keys (followed from the access topic), the break-glass token, sessions, OIDC."""
+    oidc = None
+    if settings.oidc_jwks_url:
+        oidc = OidcVerifier(settings.oidc_jwks_url, settings.oidc_audience, settings.oidc_issuer,
+                            settings.oidc_role_claim)
+    return guard.Gate(api_token(settings), KeyRing(), SessionSigner(secret_key(settings), settings.session_hours * 3600),
+                      guard.StreamTickets(), oidc)

@@ -4,8 +4,10 @@ vigil.alerts → (band ≥ respond_at) → vigil.responses (one partition) → h
 
 - webhook: signed JSON POST (HMAC-SHA256 over timestamp and body) with an idempotency key;
 - SCIM 2.0: ``PATCH /Users/{id}`` setting ``active`` to false (RFC 7644);
-- safety: dry-run, a never-suspend allowlist, and a circuit breaker that stops suspensions when
-  there are too many in a short time (a model bug must not lock out the company).
+- safety: dry-run, a never-suspend allowlist, a pause a responder can set (`Controls`), a circuit
+  breaker that stops suspensions when there are too many in a short time (a model bug must not lock out
+  the company), and four eyes: a suspension that rests on a person's verdict alone waits until a second
+  person approves it (``POST /api/approvals``, which resends the alert here marked approved).
 
 Every step goes to vigil.actions: requested, succeeded, failed, skipped, with why.
 """
@@ -25,15 +27,19 @@ import msgspec
 import orjson
 
 from models.risk import BANDS
+from streams.access.pseudonyms import Pseudonyms
 from streams.contract import dead_letter_headers
 from streams.records import ActionRecord, AlertRecord
 from streams.settings import Settings
+from streams.worker.controls import Controls
 from streams.worker.counters import WorkerCounters
 from streams.worker.findings import FORMATS
 from streams.worker.inbox import Inbox
 
 log = logging.getLogger(__name__)
 SYSTEM_USER = "vigil-automation"
+VERDICT_FAMILY = "verdict"  # the evidence of an alert raised by an analyst's malicious verdict
+APPROVED_BY = "vigil-approved-by"  # header of an approved alert on vigil.responses
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -111,8 +117,11 @@ def _scim_quote(value: str) -> str:
 class Responder:
     """Runs the hooks for one alert at a time: webhook, then SCIM, each step recorded in vigil.actions."""
 
-    def __init__(self, settings: Settings, topics: dict[str, faust.TopicT], counters: WorkerCounters) -> None:
+    def __init__(self, settings: Settings, topics: dict[str, faust.TopicT], counters: WorkerCounters,
+                 controls: Controls, pseudonyms: Pseudonyms) -> None:
         self.settings = settings
+        self.controls = controls
+        self.pseudonyms = pseudonyms
         self.topics = topics
         self.counters = counters
         self.threshold = BANDS.index(settings.respond_at)
@@ -124,21 +133,27 @@ class Responder:
         """Whether the alert is one automation acts on (never on Vigil's own alerts about automation)."""
         return alert.user != SYSTEM_USER and BANDS.index(alert.band) >= self.threshold
 
-    async def respond(self, alert: AlertRecord, session: aiohttp.ClientSession, scim: ScimClient | None) -> None:
-        if self.settings.webhook_url:
+    async def respond(self, alert: AlertRecord, session: aiohttp.ClientSession, scim: ScimClient | None,
+                      approved_by: str = "") -> None:
+        if self.settings.webhook_url and not approved_by:  # the webhook went out when the alert first came
             if self.settings.dry_run:
                 await self.record(alert, "webhook", "skipped", "dry-run")
             else:
                 await self.attempt(alert, "webhook", lambda: self.post_webhook(session, alert))
         if scim is not None:
-            await self.suspend(alert, scim)
+            await self.suspend(alert, scim, approved_by)
 
-    async def suspend(self, alert: AlertRecord, scim: ScimClient) -> None:
-        settings, user = self.settings, alert.user
+    async def suspend(self, alert: AlertRecord, scim: ScimClient, approved_by: str = "") -> None:
+        settings, user, switch = self.settings, alert.user, self.controls.automation
         if user in self.allowlist:
             await self.record(alert, "scim", "skipped", "never-suspend allowlist")
         elif settings.dry_run:
             await self.record(alert, "scim", "skipped", "dry-run: would deactivate")
+        elif switch.paused:
+            await self.record(alert, "scim", "skipped", f"automation paused by {switch.by}: {switch.reason}")
+        elif alert.families == [VERDICT_FAMILY] and not approved_by:
+            await self.record(alert, "scim", "awaiting-approval", "rests on a person's verdict alone: a second "
+                              "person with the responder role approves it (POST /api/approvals)")
         elif not self.breaker.allow(time.time()):
             await self.record(alert, "scim", "skipped", "circuit breaker open")
             if not self.breaker.announced:
@@ -146,6 +161,8 @@ class Responder:
                 await self.system_alert(f"automation stopped: more than {settings.breaker_max} suspensions in "
                                         f"{settings.breaker_minutes:g} min; review, then restart the worker")
         else:
+            if approved_by:
+                await self.record(alert, "scim", "approved", f"approved by {approved_by}")
             await self.attempt(alert, "scim", lambda: self.deactivate(scim, user))
 
     async def attempt(self, alert: AlertRecord, hook: str, call) -> None:
@@ -181,6 +198,8 @@ class Responder:
         await self.topics["alerts"].send(key=SYSTEM_USER.encode(), value=msgspec.json.encode(alert))
 
     async def post_webhook(self, session: aiohttp.ClientSession, alert: AlertRecord) -> str:
+        if self.settings.webhook_pseudonyms:
+            alert = msgspec.structs.replace(alert, user=self.pseudonyms.of(alert.user))
         body = orjson.dumps(FORMATS[self.settings.webhook_format](alert))
         stamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "Idempotency-Key": alert.alert_id,
@@ -195,9 +214,20 @@ class Responder:
         return f"SCIM user {scim_id} active=false"
 
 
+async def reinstate(settings: Settings, user: str, by: str) -> ActionRecord:
+    """Reactivate `user` at the identity provider (SCIM active=true); the action to record. Raises
+    aiohttp.ClientError, LookupError or OSError when the provider does not do it."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        token = settings.scim_token.get_secret_value() if settings.scim_token else None
+        scim_id = await ScimClient(settings.scim_url, token, session).set_active(user, True)
+    now = time.time()
+    return ActionRecord(action_id=f"reinstate:{user}:{now:.0f}", ts=now, alert_id="", user=user, hook="scim",
+                        status="succeeded", detail=f"SCIM user {scim_id} active=true (reinstated by {by})", attempt=1)
+
+
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], inbox: Inbox,
-             counters: WorkerCounters) -> None:
-    responder = Responder(settings, topics, counters)
+             counters: WorkerCounters, controls: Controls, pseudonyms: Pseudonyms) -> None:
+    responder = Responder(settings, topics, counters, controls, pseudonyms)
     scim_token = settings.scim_token.get_secret_value() if settings.scim_token else None
 
     @app.agent(topics["alerts"], name="route-responses")
@@ -213,4 +243,5 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
             scim = ScimClient(settings.scim_url, scim_token, session) if settings.scim_url else None
             async for event in stream.events():
                 if (alert := await inbox.decode(event, AlertRecord)) is not None:
-                    await responder.respond(alert, session, scim)
+                    approved_by = dict(event.message.headers or {}).get(APPROVED_BY, b"").decode(errors="replace")
+                    await responder.respond(alert, session, scim, approved_by)

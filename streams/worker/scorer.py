@@ -27,6 +27,7 @@ from models import (
     TicketBook,
     UserDetector,
 )
+from models.risk import BANDS
 from streams.contract import (
     InvalidRecord,
     Message,
@@ -191,13 +192,27 @@ class Scorer:
         entry.book.assign(ticket["customer_id"], ticket["opened"], ticket["closed"])
         return entry
 
-    def apply_verdict(self, verdict: dict, suppress_days: float) -> tuple[bytes, UserEntry]:
-        """An analyst's verdict on an alert (a decoded vigil.feedback message); KeyError or ValueError if malformed."""
+    def apply_verdict(self, verdict: dict, suppress_days: float) -> tuple[bytes, UserEntry, dict | None]:
+        """An analyst's verdict on an alert (a decoded vigil.feedback message); KeyError or ValueError if malformed.
+
+        A malicious verdict that lifts the user to critical is itself an alert, of the ``verdict`` family: it
+        is what automation would act on, and it rests on a person's word alone (the response agent asks a
+        second person to approve a suspension).
+        """
         key = verdict["user"].encode()
         entry = self.store.entry(key)
+        previous = entry.detector.bands.level
         entry.detector.apply_verdict(verdict["verdict"], verdict.get("families", []), verdict["alert_ts"],
                                      suppress_days * 86400)
-        return key, entry
+        if verdict["verdict"] != "malicious" or previous == len(BANDS) - 1:
+            return key, entry, None
+        alert = AlertRecord(
+            alert_id=f"verdict:{verdict['feedback_id']}", ts=verdict["ts"], user=verdict["user"], band=BANDS[-1],
+            previous=BANDS[previous], risk=self.config.band_thresholds[-1],
+            reasons=[f"judged malicious by {verdict['analyst']} (alert {verdict['alert_id']})"
+                     + (f": {verdict['note']}" if verdict.get("note") else "")],
+            techniques=[], families=["verdict"], event_id="")
+        return key, entry, alert.to_dict()
 
 
 def scored_record(access: AccessEvent, assessment: Assessment, partition: int, offset: int) -> ScoredRecord:

@@ -337,12 +337,15 @@ def _feedback_and_ticket_agents(app: faust.App, settings: Settings, topics: dict
         async for event in stream.events():
             try:
                 async with delivery.lock:
-                    key, entry = scorer.apply_verdict(orjson.loads(event.message.value), settings.suppress_days)
+                    key, entry, alert = scorer.apply_verdict(orjson.loads(event.message.value), settings.suppress_days)
                     store.users[key] = (event, entry)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as bad:
                 await delivery.dead_letter(event.message, f"invalid feedback: {bad}")
                 continue
             counters.feedback_applied += 1
+            if alert is not None:  # a malicious verdict lifted the user: automation hears of it like any alert
+                await topics["alerts"].send(key=key, value=orjson.dumps(alert))
+                counters.alerts += 1
 
     @app.agent(topics["tickets"], name="route-tickets")
     async def route_tickets(stream: faust.StreamT) -> None:

@@ -10,7 +10,7 @@ from typing import Callable
 import faust
 import msgspec
 
-from streams.records import ActionRecord, AlertRecord, FeedbackRecord
+from streams.records import ActionRecord, AlertRecord, AuditRecord, FeedbackRecord
 from streams.settings import Settings
 from streams.store.clickhouse import ClickHouseStore, Row
 from streams.worker.counters import WorkerCounters
@@ -122,7 +122,8 @@ def scored_rows(value: bytes) -> list[Row]:
 #: The records stored as they came: their type, what makes each row unique, and whether the sink dead-letters
 #: what does not fit (the scoring agent, which applies verdicts, dead-letters bad feedback).
 RECORDS = {"alerts": (AlertRecord, lambda r: r.alert_id, True), "actions": (ActionRecord, lambda r: r.row_id, True),
-           "feedback": (FeedbackRecord, lambda r: r.feedback_id, False)}
+           "feedback": (FeedbackRecord, lambda r: r.feedback_id, False),
+           "audit": (AuditRecord, lambda r: r.audit_id, True)}
 
 
 def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT], sink: ClickHouseSink) -> None:

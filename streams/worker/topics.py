@@ -29,6 +29,12 @@ TOPICS = (
     # One partition: one worker decides on automation, so one circuit breaker counts every suspension.
     TopicSpec("responses", "alerts at or above the response band, in order (internal)", partitions=1),
     TopicSpec("actions", "what automation did: requested, succeeded, failed, skipped and why"),
+    TopicSpec("audit", "who revealed, queried, judged, approved, reinstated, paused or changed keys", partitions=1),
+    TopicSpec("access", "people's API keys (hashed) and roles, key = key id", compacted=True, partitions=1),
+    TopicSpec("pseudonyms", "the user behind each pseudonym, key = pseudonym (internal: any worker maps one back)",
+              compacted=True, partitions=1),
+    TopicSpec("controls", "switches every worker follows, e.g. automation paused, key = switch", compacted=True,
+              partitions=1),
 )
 
 

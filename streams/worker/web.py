@@ -1,18 +1,17 @@
 """The worker's web API and dashboard: thin views over the live board, the store and the feedback topic.
 
-A bearer token guards everything but ``/health`` and the page shell (`bearer_auth`, an aiohttp middleware), and
-the live stream opens with a single-use ticket, so no key ever travels in a URL;
-query parameters and request bodies are typed structs, so a bad request is a 400 that says why.
+Each view names the role each of its methods needs (`VigilView.needs`); `streams.worker.guard` checks it
+before the view runs. Users appear as pseudonyms in every answer but an investigator's raw query
+(`streams.worker.people` reveals one identity at a time). Query parameters and request bodies are typed
+structs, so a bad request is a 400 that says why.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import importlib.resources
-import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, TypeVar
 
@@ -20,17 +19,22 @@ import faust
 import msgspec
 import orjson
 from aiohttp import web as aioweb
+from faust.exceptions import SameNode
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from models.risk import BANDS
+from streams.access.audit import audit_record
+from streams.access.pseudonyms import Pseudonyms
 from streams.errors import VigilError
 from streams.settings import Settings
 from streams.store.clickhouse import QueryRejected
 from streams.worker import kafka_driver
+from streams.worker.controls import Controls
 from streams.worker.counters import WorkerCounters
 from streams.worker.feedback import FIND_ALERT, FeedbackError, verdict_record
+from streams.worker.guard import Gate
 from streams.worker.live import LiveBoard
 from streams.worker.sink import ClickHouseSink
 
@@ -39,51 +43,6 @@ PLOTLY_JS = Path(str(importlib.resources.files("plotly"))) / "package_data" / "p
 STATIC = {"dashboard.js": (DASHBOARD / "dashboard.js", "text/javascript"),
           "dashboard.css": (DASHBOARD / "dashboard.css", "text/css"),
           "plotly.min.js": (PLOTLY_JS, "text/javascript")}
-PUBLIC_PATHS = ("/health", "/dashboard")  # and /static/…: the page shell asks for the token itself
-
-
-class StreamTickets:
-    """Short-lived, single-use tickets for the live stream: a browser's EventSource cannot send a header, and a
-    key in a URL ends up in logs and histories, so the page trades its header for a ticket first.
-
-    >>> tickets = StreamTickets(ttl=30)
-    >>> ticket = tickets.issue(now=100.0)
-    >>> tickets.redeem(ticket, now=110.0), tickets.redeem(ticket, now=111.0)  # once only
-    (True, False)
-    >>> tickets.redeem(tickets.issue(now=100.0), now=131.0)  # too late
-    False
-    """
-
-    def __init__(self, ttl: float = 30.0) -> None:
-        self.ttl = ttl
-        self.open: dict[str, float] = {}  # ticket -> expiry (wall clock)
-
-    def issue(self, now: float) -> str:
-        self.open = {t: until for t, until in self.open.items() if until > now}  # forget the unused
-        ticket = secrets.token_urlsafe(24)
-        self.open[ticket] = now + self.ttl
-        return ticket
-
-    def redeem(self, ticket: str, now: float) -> bool:
-        return self.open.pop(ticket, 0.0) > now
-
-
-def bearer_auth(token: str, tickets: StreamTickets):
-    """aiohttp middleware: every path but the public ones needs ``Authorization: Bearer <token>``; the live stream
-    takes a ticket from `tickets` instead (``?ticket=``), never the token."""
-    expected = f"Bearer {token}".encode()
-
-    @aioweb.middleware
-    async def authorize(request: aioweb.Request, handler):
-        if request.path in PUBLIC_PATHS or request.path.startswith("/static/"):
-            return await handler(request)
-        if request.path == "/api/stream" and tickets.redeem(request.query.get("ticket", ""), time.time()):
-            return await handler(request)
-        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
-            return aioweb.json_response({"error": "missing or wrong bearer token"}, status=401)
-        return await handler(request)
-
-    return authorize
 
 
 # -- what requests may say ---------------------------------------------------------------
@@ -155,15 +114,17 @@ class FeedbackBody(msgspec.Struct, forbid_unknown_fields=True):
     alert_id: str
     verdict: str  # checked by `verdict_record`, whose refusal lists the verdicts
     note: str = ""
-    analyst: str = "dashboard"
 
 
 ALERTS_SQL = """
 SELECT a.alert_id AS alert_id, a.ts AS ts, a.user AS user, a.band AS band, a.previous AS previous, a.risk AS risk,
-       a.reasons AS reasons, a.techniques AS techniques, if(f.verdict = '', 'open', f.verdict) AS status
+       a.reasons AS reasons, a.techniques AS techniques, if(f.verdict = '', 'open', f.verdict) AS status,
+       r.automation AS automation
 FROM vigil.alerts AS a
 LEFT JOIN (SELECT alert_id, argMax(verdict, ts) AS verdict FROM vigil.feedback GROUP BY alert_id) AS f
        ON f.alert_id = a.alert_id
+LEFT JOIN (SELECT alert_id, argMax(status, (ts, attempt)) AS automation FROM vigil.actions WHERE hook = 'scim'
+           GROUP BY alert_id) AS r ON r.alert_id = a.alert_id
 WHERE a.band IN {bands:Array(String)} AND ({status:String} = 'any' OR status = {status:String})
   AND ({user:String} = '' OR a.user = {user:String})
 ORDER BY a.ts DESC
@@ -177,7 +138,7 @@ EVENTS_SQL = ("SELECT ts, action, resource, record_id, records, src_ip, device, 
 
 @dataclass
 class WebContext:
-    """What the views read and write: the worker's app, settings, store, counters, live board and feedback topic."""
+    """What the views read and write: the worker's app, settings, store, live board and topics, and the gate."""
 
     app: faust.App
     settings: Settings
@@ -185,28 +146,64 @@ class WebContext:
     counters: WorkerCounters
     board: LiveBoard
     detector_now: Callable  # user key → the live detector, or None
-    feedback: faust.TopicT
-    stream_tickets: StreamTickets
+    topics: dict[str, faust.TopicT]
+    gate: Gate
+    pseudonyms: Pseudonyms
+    controls: Controls
+    user_table: str = ""  # the users' state table, whose owner answers a profile
+    query_lane: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    _users_learned: float = 0.0
 
     async def rows(self, sql: str, parameters: dict) -> list[dict]:
         result = await self.sink.run(self.sink.store.query_readonly, sql, parameters)
         return [dict(zip(result.columns, row)) for row in result.rows]
 
+    def shown(self, record: dict) -> dict:
+        """`record` as people see it: its user a pseudonym."""
+        return self.pseudonyms.hide(record)
+
+    async def learn_users(self, at_most_every: float = 10.0) -> None:
+        """Meet every user ClickHouse and this worker know, so pseudonyms map back (at most every few seconds)."""
+        self.pseudonyms.learn(self.board.users)
+        if time.monotonic() - self._users_learned > at_most_every:
+            self._users_learned = time.monotonic()
+            self.pseudonyms.learn(r["user"] for r in await self.rows(USERS_SQL, {}))
+
+    async def resolve(self, pseudonym: str) -> str | None:
+        """The user behind `pseudonym`, if Vigil has met them."""
+        if (user := self.pseudonyms.user(pseudonym)) is None:
+            await self.learn_users()
+            user = self.pseudonyms.user(pseudonym)
+        return user
+
+    async def audit(self, request: Request, action: str, subject: str = "", reason: str = "", outcome: str = "ok",
+                    detail: str = "") -> None:
+        principal = request["principal"]
+        entry = audit_record(principal.name, principal.roles, action, subject, reason, outcome, detail)
+        await self.topics["audit"].send(key=principal.name.encode(), value=msgspec.json.encode(entry))
+
+
+USERS_SQL = "SELECT DISTINCT user FROM vigil.user_hourly"
+
 
 class VigilView(View):
-    """A view of Vigil's API; `register` gives each app's views its `WebContext`."""
+    """A view of Vigil's API; `register` gives each app's views its `WebContext`.
+
+    `needs` maps each method to the role it takes (`streams.worker.guard` checks it).
+    """
 
     ctx: WebContext
+    needs: dict[str, str] = {}
 
     def json(self, body: object, status: int = 200) -> Response:
         return self.bytes(orjson.dumps(body, default=str), content_type="application/json", status=status)
 
-    def refuse(self, error: Exception | str) -> Response:
-        return self.json({"error": str(error)}, status=400)
+    def refuse(self, error: Exception | str, status: int = 400) -> Response:
+        return self.json({"error": str(error)}, status=status)
 
 
 class Health(VigilView):
-    """Liveness and the worker's counters (no token)."""
+    """Liveness and the worker's counters (no credentials)."""
 
     async def get(self, request: Request) -> Response:
         return self.json({"status": "ok", **self.ctx.counters.to_dict()})
@@ -215,6 +212,8 @@ class Health(VigilView):
 class Metrics(VigilView):
     """Prometheus text format: events, dead-letters, alerts, hook outcomes, consumer lag."""
 
+    needs = {"GET": "viewer"}
+
     async def get(self, request: Request) -> Response:
         registry = CollectorRegistry()
         registry.register(_Collector(self.ctx.app, self.ctx.counters, self.ctx.settings.topic("events")))
@@ -222,73 +221,137 @@ class Metrics(VigilView):
 
 
 class Query(VigilView):
-    """POST {"sql": "...", "parameters": {...}, "format": …} → {"columns": [...], "rows": [[...]]}, read-only."""
+    """POST {"sql": "...", "parameters": {...}, "format": …} → {"columns": [...], "rows": [[...]]}, read-only.
+
+    Analysts get users as pseudonyms (columns and values); investigators get the rows as stored, and the
+    ClickHouse output formats. Every query is in the audit trail; at most `query_concurrency` run at once.
+    """
+
+    needs = {"POST": "analyst|investigator"}
 
     async def post(self, request: Request) -> Response:
-        store, run = self.ctx.sink.store, self.ctx.sink.run
+        ctx, raw = self.ctx, request["principal"].has("investigator")
         try:
             body = json_body(await request.read(), QueryBody)
-            if body.format is not None:  # a ClickHouse output format, e.g. Parquet: bytes as ClickHouse wrote them
-                data = await run(store.query_readonly_raw, body.sql, body.parameters, body.format)
-                return self.bytes(data, content_type="application/octet-stream")
-            result = await run(store.query_readonly, body.sql, body.parameters)
-        except (BadRequest, QueryRejected) as e:
+        except BadRequest as e:
             return self.refuse(e)
-        return self.json({"columns": result.columns, "rows": result.rows})
+        if body.format is not None and not raw:
+            return self.refuse(f"{body.format} output is as stored, with real names: it needs the investigator "
+                               "role; ask without a format for pseudonymised rows", status=403)
+        try:
+            async with ctx.query_lane:
+                result = await self.run(body)
+        except QueryRejected as e:
+            await ctx.audit(request, "query", reason="", outcome="refused", detail=f"{body.sql}\n-- {e}")
+            return self.refuse(e)
+        await ctx.audit(request, "query", detail=body.sql)
+        if isinstance(result, bytes):
+            return self.bytes(result, content_type="application/octet-stream")
+        rows = result.rows if raw else await self.hide(result)
+        return self.json({"columns": result.columns, "rows": rows})
+
+    async def run(self, body: QueryBody):
+        store, run = self.ctx.sink.store, self.ctx.sink.run
+        if body.format is not None:  # a ClickHouse output format, e.g. Parquet: bytes as ClickHouse wrote them
+            return await run(store.query_readonly_raw, body.sql, body.parameters, body.format)
+        return await run(store.query_readonly, body.sql, body.parameters)
+
+    async def hide(self, result) -> list[list]:
+        """Every value that is a user's name, in any column (arrays too), replaced by the user's pseudonym."""
+        await self.ctx.learn_users()
+        return mask(result.rows, {user: pseudonym for pseudonym, user in self.ctx.pseudonyms.met.items()})
+
+
+def mask(value, names: dict[str, str]):
+    """`value` with every string that is a key of `names` replaced, at any depth of lists and tuples.
+
+    >>> mask([["ann", 3, ["bob", "x"]]], {"ann": "u-1", "bob": "u-2"})
+    [['u-1', 3, ['u-2', 'x']]]
+    """
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, (list, tuple)):
+        return [mask(v, names) for v in value]
+    return value
 
 
 class Leaderboard(VigilView):
     """This worker's users by current risk."""
+
+    needs = {"GET": "viewer"}
 
     async def get(self, request: Request) -> Response:
         try:
             limit = query_params(request.query, LeaderboardQuery).limit
         except BadRequest as e:
             return self.refuse(e)
-        return self.json(self.ctx.board.leaderboard(limit))
+        rows = self.ctx.board.leaderboard(limit)
+        self.ctx.pseudonyms.learn(r["user"] for r in rows)
+        return self.json([self.ctx.shown(r) for r in rows])
 
 
 class Alerts(VigilView):
-    """?band=high (that band and above) &status=open|benign|malicious|any &user=… &limit=…"""
+    """?band=high (that band and above) &status=open|benign|malicious|any &user=PSEUDONYM &limit=…"""
+
+    needs = {"GET": "viewer"}
 
     async def get(self, request: Request) -> Response:
         try:
             query = query_params(request.query, AlertsQuery)
         except BadRequest as e:
             return self.refuse(e)
-        return self.json(await self.ctx.rows(ALERTS_SQL, {
-            "bands": list(BANDS[BANDS.index(query.band):]), "status": query.status, "user": query.user,
-            "limit": query.limit}))
+        user = await self.ctx.resolve(query.user) if query.user else ""
+        if user is None:
+            return self.json([])
+        rows = await self.ctx.rows(ALERTS_SQL, {
+            "bands": list(BANDS[BANDS.index(query.band):]), "status": query.status, "user": user,
+            "limit": query.limit})
+        return self.json([self.ctx.shown(r) for r in rows])
 
 
 class UserProfile(VigilView):
-    """A user's risk history, what weighs in their risk now, recent events and alerts (served by the user's worker)."""
+    """A user's (by pseudonym) risk history, what weighs in their risk now, recent events and alerts; answered by
+    the worker that owns the user's partition."""
+
+    needs = {"GET": "viewer"}
 
     async def get(self, request: Request, user: str) -> Response:
         ctx = self.ctx
+        if (real := await ctx.resolve(user)) is None:
+            return self.refuse(f"no user is known as {user!r}", status=404)
+        try:
+            return await ctx.app.router.route_req(ctx.user_table, real, self.web, request)
+        except SameNode:
+            pass
         # The live detector, not the table: the table is saved about once a second, at offset commits.
-        detector, reasons = ctx.detector_now(user.encode()), []
+        detector, reasons = ctx.detector_now(real.encode()), []
         if detector is not None:
-            latest = ctx.board.users.get(user, {}).get("ts") or detector.ledger_ts()
+            latest = ctx.board.users.get(real, {}).get("ts") or detector.ledger_ts()
             reasons = [{"family": f, "points": p, "reason": r, "technique": t}
                        for f, p, r, t in detector.ledger.top(latest, 5)]
+        now = ctx.board.users.get(real)
+        alerts = await ctx.rows(ALERTS_SQL, {"bands": list(BANDS), "status": "any", "user": real, "limit": 20})
         return self.json({
-            "user": user, "now": ctx.board.users.get(user), "reasons": reasons,
-            "history": await ctx.rows(HISTORY_SQL, {"user": user}), "events": await ctx.rows(EVENTS_SQL, {"user": user}),
-            "alerts": await ctx.rows(ALERTS_SQL, {"bands": list(BANDS), "status": "any", "user": user, "limit": 20}),
+            "user": user, "now": now and ctx.shown(now), "reasons": reasons,
+            "history": await ctx.rows(HISTORY_SQL, {"user": real}), "events": await ctx.rows(EVENTS_SQL, {"user": real}),
+            "alerts": [ctx.shown(a) for a in alerts],
         })
 
 
 class StreamTicket(VigilView):
     """POST → {"ticket": …}: a single-use ticket, valid 30 s, to open the live stream with (``/api/stream?ticket=``)."""
 
+    needs = {"POST": "viewer"}
+
     async def post(self, request: Request) -> Response:
-        tickets = self.ctx.stream_tickets
-        return self.json({"ticket": tickets.issue(time.time()), "expires_in": tickets.ttl})
+        tickets = self.ctx.gate.tickets
+        return self.json({"ticket": tickets.issue(request["principal"], time.time()), "expires_in": tickets.ttl})
 
 
 class Stream(VigilView):
     """Server-Sent Events: every alert and risk change as it happens (opened with a ticket, see `StreamTicket`)."""
+
+    needs = {"GET": "viewer"}
 
     async def get(self, request: Request) -> aioweb.StreamResponse:
         response = aioweb.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
@@ -299,7 +362,7 @@ class Stream(VigilView):
             while True:
                 try:
                     message = await asyncio.wait_for(queue.get(), timeout=15)
-                    await response.write(b"data: " + orjson.dumps(message, default=str) + b"\n\n")
+                    await response.write(b"data: " + orjson.dumps(self.ctx.shown(message), default=str) + b"\n\n")
                 except asyncio.TimeoutError:
                     await response.write(b": keep-alive\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
@@ -310,22 +373,25 @@ class Stream(VigilView):
 
 
 class Feedback(VigilView):
-    """POST {"alert_id", "verdict": benign|malicious|clear, "note", "analyst"} → vigil.feedback."""
+    """POST {"alert_id", "verdict": benign|malicious|clear, "note"} → vigil.feedback, signed by whoever sent it."""
+
+    needs = {"POST": "analyst"}
 
     async def post(self, request: Request) -> Response:
-        store, run = self.ctx.sink.store, self.ctx.sink.run
+        store, run, analyst = self.ctx.sink.store, self.ctx.sink.run, request["principal"].name
         try:
             body = json_body(await request.read(), FeedbackBody)
             found = await run(store.query_readonly, FIND_ALERT, {"alert_id": body.alert_id})
-            record = verdict_record(body.alert_id, found.rows, body.verdict, body.analyst, body.note)
+            record = verdict_record(body.alert_id, found.rows, body.verdict, analyst, body.note)
         except (BadRequest, FeedbackError) as e:
             return self.refuse(e)
-        await self.ctx.feedback.send(key=record["user"].encode(), value=orjson.dumps(record))
+        await self.ctx.topics["feedback"].send(key=record["user"].encode(), value=orjson.dumps(record))
+        await self.ctx.audit(request, "verdict", body.alert_id, body.note, detail=body.verdict)
         return self.json({"ok": True, "feedback_id": record["feedback_id"]})
 
 
 class Dashboard(VigilView):
-    """The page shell (no token); it asks for the token and then talks to the API."""
+    """The page shell (no credentials); it signs in and then talks to the API."""
 
     async def get(self, request: Request) -> Response:
         return self.bytes((DASHBOARD / "index.html").read_bytes(), content_type="text/html")
@@ -341,18 +407,18 @@ class Static(VigilView):
 
 ROUTES: dict[str, type[VigilView]] = {
     "/health": Health, "/metrics": Metrics, "/query": Query, "/api/leaderboard": Leaderboard, "/api/alerts": Alerts,
-    "/api/users/{user}": UserProfile, "/api/stream-ticket": StreamTicket, "/api/stream": Stream, "/api/feedback": Feedback, "/dashboard": Dashboard,
-    "/static/{name}": Static,
+    "/api/users/{user}": UserProfile, "/api/stream-ticket": StreamTicket, "/api/stream": Stream,
+    "/api/feedback": Feedback, "/dashboard": Dashboard, "/static/{name}": Static,
 }
 
 
-def register(app: faust.App, ctx: WebContext, user_state: faust.Table) -> None:
-    """Serve every route on `app`; a user's profile is answered by the worker that owns the user's partition."""
-    for path, view in ROUTES.items():
-        bound = type(view.__name__, (view,), {"ctx": ctx})
-        if view is UserProfile:
-            bound.get = app.table_route(table=user_state, match_info="user")(view.get)
-        app.page(path)(bound)
+def register(app: faust.App, ctx: WebContext, routes: dict[str, type[VigilView]]) -> dict[tuple[str, str], str]:
+    """Serve every route on `app`; return the role each (method, route) needs, for `guard`."""
+    needs = {}
+    for path, view in routes.items():
+        app.page(path)(type(view.__name__, (view,), {"ctx": ctx}))
+        needs |= {(method, path): role for method, role in view.needs.items()}
+    return needs
 
 
 class _Collector:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,3 +178,55 @@ def event(n: int, user: str = "ann", hour: float = 10.0, **fields) -> dict:
     ts_ms = int((1793577600 + hour * 3600 + n * 60) * 1000)
     return {"event_id": f"{user}-{n}", "ts": ts_ms, "user": user, "action": "record.view",
             "resource": "crm.customers", "record_id": f"C{n:06d}", "device": "laptop-1", "src_ip": "10.0.0.1", **fields}
+
+
+# -- a real SCIM 2.0 server (scim2-server), for automation and directory tests ---------------
+SCIM_TOKEN = "scim-test-token"
+
+
+class Scim:
+    """A scim2-server process: create users, read whether they are active."""
+
+    def __init__(self, port: int, process: subprocess.Popen) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = process
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(self.url + path, method=method, data=orjson.dumps(body) if body else None,
+                                         headers={"Authorization": f"Bearer {SCIM_TOKEN}",
+                                                  "Content-Type": "application/scim+json"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            data = response.read()
+        return orjson.loads(data) if data else {}
+
+    def create(self, user: str) -> None:
+        self.call("POST", "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user,
+                                     "active": True})
+
+    def active(self, user: str) -> bool:
+        from urllib.parse import quote
+
+        query = quote('userName eq "%s"' % user)
+        found = self.call("GET", f"/Users?filter={query}")["Resources"]
+        return found[0]["active"]
+
+
+@pytest.fixture
+def scim():
+    port = free_port()
+    server = shutil.which("scim2-server") or str(__import__("pathlib").Path(sys.executable).with_name("scim2-server"))
+    process = subprocess.Popen([server, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", SCIM_TOKEN],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    s = Scim(port, process)
+    wait_for(lambda: _answers(s), timeout=30, what="the SCIM server")
+    yield s
+    process.terminate()
+    process.wait(10)
+
+
+def _answers(s: Scim) -> bool:
+    try:
+        s.call("GET", "/ServiceProviderConfig")
+        return True
+    except OSError:
+        return False

@@ -8,7 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.settings import api_token
+from streams.access.pseudonyms import Pseudonyms
+from streams.settings import api_token, secret_key
 from tests.integration.conftest import wait_for
 from tests.integration.scenarios import night_reads, train
 
@@ -30,12 +31,23 @@ def browser():
         browser.close()
 
 
+def sign_in(browser, worker, key: str):
+    """A page signed in through the dashboard's form, as a person would."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{worker.settings.web_url}/dashboard")
+    page.fill("#key", key)
+    page.click("#login button")
+    page.wait_for_selector("#main:not([hidden])")
+    return page
+
+
 def test_alert_arrives_live_on_the_open_dashboard(make_worker, browser):
     worker = make_worker().start()
     train(worker, ["ann", "bob", "cy"], days=8)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{worker.settings.web_url}/dashboard#token={api_token(worker.settings)}")
-    page.wait_for_selector("#leaderboard tbody tr[data-user='ann']")
+    names = Pseudonyms(secret_key(worker.settings))
+    page = sign_in(browser, worker, api_token(worker.settings))  # the break-glass token: every role
+    assert "token" not in page.url and "vk_" not in page.url
+    page.wait_for_selector(f"#leaderboard tbody tr[data-user='{names.of('ann')}']")
     page.wait_for_selector("#status.live")
     page.evaluate("window.__notReloaded = true")
 
@@ -50,18 +62,21 @@ def test_alert_arrives_live_on_the_open_dashboard(make_worker, browser):
 
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.scored_events WHERE event_id LIKE 'ann-night%'") == 60
              and worker.scalar("SELECT count() FROM vigil.alerts WHERE user = 'ann'") > 0, what="the night stored")
-    page.click("#leaderboard tbody tr[data-user='ann']")
+    page.click(f"#leaderboard tbody tr[data-user='{names.of('ann')}']")
     page.wait_for_selector("#chart .main-svg")
     page.wait_for_selector("#reasons li")
     assert page.locator("#leaderboard tbody tr").count() == 3
 
-    # A user name that is HTML arrives live: it must show as text and run nothing.
+    # A user name that is HTML arrives live as a pseudonym; revealed, it shows as text and runs nothing.
     hostile = '<img src=x onerror="window.__pwned=1">'
     worker.send("events", {"event_id": "hostile-1", "ts": 1793620000000, "user": hostile, "action": "login"}, key=hostile)
     worker.flush()
-    row = page.wait_for_selector("#leaderboard tbody tr[data-user^='<img']")
-    assert row.inner_text().startswith(hostile)
-    assert page.evaluate("window.__pwned") is None and page.locator("#leaderboard img").count() == 0
+    page.wait_for_selector(f"#leaderboard tbody tr[data-user='{names.of(hostile)}']").click()
+    page.fill("#reveal-reason", "checking the odd account")
+    page.click("#reveal button")
+    page.wait_for_function("document.getElementById('revealed').textContent.length > 0")
+    assert page.inner_text("#revealed") == hostile
+    assert page.evaluate("window.__pwned") is None and page.locator("main img").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
@@ -110,7 +125,8 @@ def test_watch_and_metrics_show_the_same_worker(make_worker):
     done = subprocess.run([sys.executable, "-m", "streams.ops.cli", "watch", "--once", "--band", "low"], env=worker.env | {"COLUMNS": "160"},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "Leaderboard" in done.stdout and "ann" in done.stdout
+    assert "Leaderboard" in done.stdout and Pseudonyms(secret_key(worker.settings)).of("ann") in done.stdout
+    assert "ann" not in done.stdout.replace(Pseudonyms(secret_key(worker.settings)).of("ann"), "")
 
     request = urllib.request.Request(f"{worker.settings.web_url}/metrics",
                                      headers={"Authorization": f"Bearer {api_token(worker.settings)}"})
@@ -120,15 +136,19 @@ def test_watch_and_metrics_show_the_same_worker(make_worker):
 
 
 def test_a_users_profile_is_answered_by_the_worker_that_owns_the_users_partition(make_worker):
+    import urllib.error
     import urllib.request
 
     import orjson
 
     from tests.integration.conftest import event
 
-    first = make_worker(partitions=4, api_token="one-token-for-the-group").start()
-    second = make_worker(partitions=4, like=first, api_token="one-token-for-the-group").start()
+    first = make_worker(partitions=4, api_token="one-token-for-the-group", secret_key="one-secret-for-the-group").start()
+    second = make_worker(partitions=4, like=first, api_token="one-token-for-the-group",
+                         secret_key="one-secret-for-the-group").start()
     users = [f"r{i}" for i in range(8)]
+    names = Pseudonyms(secret_key(first.settings))  # the group's secret: both workers name users alike
+    assert secret_key(second.settings) == secret_key(first.settings)
 
     def get(w, path: str):
         request = urllib.request.Request(f"{w.settings.web_url}{path}",
@@ -138,8 +158,9 @@ def test_a_users_profile_is_answered_by_the_worker_that_owns_the_users_partition
     def partitions(w) -> int:  # events partitions this worker holds, from its metrics
         return get(w, "/metrics").decode().count("vigil_consumer_lag{partition=")
 
-    def board(w) -> set[str]:
-        return {r["user"] for r in orjson.loads(get(w, "/api/leaderboard"))}
+    def board(w) -> set[str]:  # by name: the boards show pseudonyms
+        shown = {names.of(u): u for u in users}
+        return {shown[r["user"]] for r in orjson.loads(get(w, "/api/leaderboard"))}
 
     wait_for(lambda: partitions(first) == partitions(second) == 2, timeout=120, what="the group balanced")
     for user in users:
@@ -151,15 +172,22 @@ def test_a_users_profile_is_answered_by_the_worker_that_owns_the_users_partition
     on_first, on_second = board(first), board(second)
     assert on_first and on_second and not on_first & on_second  # each worker owns some users, none owns one twice
 
+    def profile_of(w, user: str) -> dict | None:  # None until the worker has heard the pseudonym (vigil.pseudonyms)
+        try:
+            return orjson.loads(get(w, f"/api/users/{names.of(user)}"))
+        except urllib.error.HTTPError:
+            return None
+
     for user in users:
         for asked in (first, second):  # whichever worker is asked, the owner's live view answers
-            profile = orjson.loads(get(asked, f"/api/users/{user}"))
-            assert profile["now"] is not None and profile["now"]["user"] == user
+            profile = wait_for(lambda: profile_of(asked, user), timeout=30, what=f"{user}'s profile")
+            assert profile["now"] is not None and profile["now"]["user"] == names.of(user)
 
     # The survivor takes the leaver's partitions and shows their users from the stored state, with no new event.
     first.stop()
     wait_for(lambda: board(second) == set(users), timeout=120, what="the survivor's board showing every user")
     risks = {r["user"]: r for r in orjson.loads(get(second, "/api/leaderboard"))}
+    risks = {u: risks[names.of(u)] for u in users}
     assert all(risks[u]["ts"] == event(4, u)["ts"] / 1000 for u in on_first)  # as of each user's last event
 
 
@@ -184,3 +212,68 @@ def test_the_live_stream_opens_with_a_single_use_ticket_never_the_token(make_wor
     assert status(f"{base}/api/stream?ticket={ticket['ticket']}") == 200
     assert status(f"{base}/api/stream?ticket={ticket['ticket']}") == 401  # once only
     assert status(f"{base}/api/stream-ticket", method="POST") == 401  # a ticket takes the token
+
+
+def test_a_viewer_sees_pseudonyms_only_and_cannot_judge_an_investigator_reveals_on_the_record(make_worker, browser):
+    from tests.integration.test_access import add_key
+
+    worker = make_worker().start()
+    train(worker, ["ann", "bob", "cy"], days=8)
+    for e in night_reads("ann", day=8):
+        worker.send("events", e, key="ann")
+    worker.flush()
+    wait_for(lambda: worker.scalar("SELECT count() FROM vigil.alerts WHERE user = 'ann' AND band IN ('high', 'critical')"),
+             what="ann's alert stored")
+    names = Pseudonyms(secret_key(worker.settings))
+    viewer, investigator = add_key(worker, "vera", "viewer"), add_key(worker, "ines", "investigator")
+
+    page = sign_in(browser, worker, viewer)
+    assert page.context.cookies()[0]["httpOnly"] and page.context.cookies()[0]["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # the session is out of the page's reach
+    page.wait_for_selector(f"#leaderboard tbody tr[data-user='{names.of('ann')}']")
+    page.wait_for_selector("#alerts li")
+    page.click(f"#leaderboard tbody tr[data-user='{names.of('ann')}']")
+    page.wait_for_selector("#chart .main-svg")
+    text = page.inner_text("body")
+    for name in ("ann", "bob", "cy"):
+        assert names.of(name) in text or name == "cy"
+        assert name not in text.replace(names.of(name), "").replace("annual", ""), name
+    assert page.is_hidden("#reveal")  # a viewer has nothing to reveal with
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-pseudonymised.png"), full_page=True)
+
+    page.click("#alerts li button[data-verdict='malicious']")
+    refused = page.wait_for_selector("#alerts .refused")
+    assert "needs the analyst role" in refused.inner_text()
+    assert worker.scalar("SELECT count() FROM vigil.feedback") == 0
+
+    page = sign_in(browser, worker, investigator)
+    page.wait_for_selector(f"#leaderboard tbody tr[data-user='{names.of('ann')}']").click()
+    page.fill("#reveal-reason", "case 2026-114: customer complaints")
+    page.click("#reveal button")
+    page.wait_for_function("document.getElementById('revealed').textContent === 'ann'")
+    wait_for(lambda: worker.query("SELECT who, subject, reason FROM vigil.audit WHERE action = 'reveal'") ==
+             [["ines", names.of("ann"), "case 2026-114: customer complaints"]], what="the reveal in the audit table")
+
+
+def test_a_cookie_without_its_csrf_token_changes_nothing(make_worker):
+    import http.cookiejar
+    import urllib.error
+    import urllib.request
+
+    worker = make_worker().start()
+    jar = http.cookiejar.CookieJar()
+    browser_like = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    signed_in = orjson.loads(browser_like.open(urllib.request.Request(
+        f"{worker.settings.web_url}/api/session", data=orjson.dumps({"key": api_token(worker.settings)}),
+        method="POST"), timeout=10).read())
+    assert signed_in["name"] == "break-glass token" and len(jar) == 1
+    change = {"paused": True, "reason": "a forged form post"}
+    with pytest.raises(urllib.error.HTTPError) as refused:  # what a cross-site form would send: the cookie only
+        browser_like.open(urllib.request.Request(f"{worker.settings.web_url}/api/automation",
+                                                 data=orjson.dumps(change), method="POST"), timeout=10)
+    assert refused.value.code == 401 and "X-CSRF-Token" in orjson.loads(refused.value.read())["error"]
+    paused = orjson.loads(browser_like.open(urllib.request.Request(
+        f"{worker.settings.web_url}/api/automation", data=orjson.dumps(change), method="POST",
+        headers={"X-CSRF-Token": signed_in["csrf"]}), timeout=10).read())
+    assert paused["paused"] and paused["by"] == "break-glass token"

@@ -5,71 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import shutil
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 import pytest
 
-from tests.integration.conftest import free_port, wait_for
+from streams.access.pseudonyms import Pseudonyms
+from streams.settings import secret_key
+from tests.integration.conftest import SCIM_TOKEN, free_port, wait_for
 from tests.integration.scenarios import night_reads, train
 
 pytestmark = pytest.mark.integration
-SCIM_TOKEN = "scim-test-token"
 WEBHOOK_SECRET = "webhook-test-secret"
-
-
-class Scim:
-    """A scim2-server process: create users, read whether they are active."""
-
-    def __init__(self, port: int, process: subprocess.Popen) -> None:
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = process
-
-    def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(self.url + path, method=method, data=orjson.dumps(body) if body else None,
-                                         headers={"Authorization": f"Bearer {SCIM_TOKEN}",
-                                                  "Content-Type": "application/scim+json"})
-        with urllib.request.urlopen(request, timeout=5) as response:
-            data = response.read()
-        return orjson.loads(data) if data else {}
-
-    def create(self, user: str) -> None:
-        self.call("POST", "/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user,
-                                     "active": True})
-
-    def active(self, user: str) -> bool:
-        from urllib.parse import quote
-
-        query = quote('userName eq "%s"' % user)
-        found = self.call("GET", f"/Users?filter={query}")["Resources"]
-        return found[0]["active"]
-
-
-@pytest.fixture
-def scim():
-    port = free_port()
-    server = shutil.which("scim2-server") or str(__import__("pathlib").Path(sys.executable).with_name("scim2-server"))
-    process = subprocess.Popen([server, "--hostname", "127.0.0.1", "--port", str(port), "--bearer-token", SCIM_TOKEN],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    s = Scim(port, process)
-    wait_for(lambda: _answers(s), timeout=30, what="the SCIM server")
-    yield s
-    process.terminate()
-    process.wait(10)
-
-
-def _answers(s: Scim) -> bool:
-    try:
-        s.call("GET", "/ServiceProviderConfig")
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -116,7 +67,9 @@ def test_alert_deactivates_the_user_on_the_scim_server(make_worker, scim, webhoo
     print(f"\nproduce → SCIM deactivation: {elapsed:.2f} s")
 
     assert received and all(r["signed"] for r in received)
-    assert received[0]["alert"]["user"] == "ann" and received[0]["idempotency_key"] == received[0]["alert"]["alert_id"]
+    # The webhook names the user by pseudonym (VIGIL_WEBHOOK_PSEUDONYMS); SCIM, which must act, by name.
+    assert received[0]["alert"]["user"] == Pseudonyms(secret_key(worker.settings)).of("ann")
+    assert received[0]["idempotency_key"] == received[0]["alert"]["alert_id"]
     wait_for(lambda: worker.scalar("SELECT count() FROM vigil.actions WHERE hook = 'scim' AND status = 'succeeded'"),
              what="the SCIM action in ClickHouse")
 

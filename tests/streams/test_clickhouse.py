@@ -16,7 +16,7 @@ def test_migrations_run_twice_without_change(store):
     assert store.migrate() == []
     assert tables() == before
     assert [name for name, _ in before] == [
-        "actions", "alerts", "customer_access", "customer_access_mv", "feedback", "schema_migrations",
+        "actions", "alerts", "audit", "customer_access", "customer_access_mv", "feedback", "schema_migrations",
         "scored_events", "user_hourly", "user_hourly_mv"]
 
 

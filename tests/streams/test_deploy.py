@@ -44,7 +44,7 @@ def test_cluster_ddl_renders_replicated_and_distributed_tables():
     local = [s for s in creates if "_local" in s.split("(")[0] and "Distributed" not in s]
     assert local and all("ENGINE = Replicated" in s for s in local)
     distributed = {re.search(r"vigil\.(\w+) ON CLUSTER", s).group(1) for s in creates if "ENGINE = Distributed" in s}
-    assert distributed == {"scored_events", "alerts", "actions", "feedback", "user_hourly", "customer_access"}
+    assert distributed == {"scored_events", "alerts", "actions", "feedback", "user_hourly", "customer_access", "audit"}
     views = [s for s in statements if s.startswith("CREATE MATERIALIZED VIEW")]
     assert all("_local" in s for s in views)  # each shard's views feed its own local tables
 

@@ -75,8 +75,13 @@ def test_customers_on_the_users_tickets_are_justified_and_others_raise_an_alert_
 def test_a_malicious_verdict_pins_the_user_at_critical_and_clear_releases_them():
     s = scorer()
     s.score(orjson.dumps(view(1)), partition=0, offset=0, key=b"ann")
-    s.apply_verdict({"user": "ann", "verdict": "malicious", "families": [], "alert_ts": DAY0}, suppress_days=7)
+    verdict = {"user": "ann", "verdict": "malicious", "families": [], "alert_ts": DAY0, "feedback_id": "f1",
+               "ts": DAY0 + 60, "analyst": "ann-analyst", "alert_id": "a1", "note": "sold records"}
+    _, _, alert = s.apply_verdict(verdict, suppress_days=7)
+    assert (alert["band"], alert["families"], alert["alert_id"]) == ("critical", ["verdict"], "verdict:f1")
+    assert alert["reasons"] == ["judged malicious by ann-analyst (alert a1): sold records"]
+    assert s.apply_verdict(verdict | {"feedback_id": "f2"}, suppress_days=7)[2] is None  # already critical
     pinned = s.score(orjson.dumps(view(2)), partition=0, offset=1, key=b"ann")
     assert pinned.records[0].band == "critical"
-    s.apply_verdict({"user": "ann", "verdict": "clear", "families": [], "alert_ts": DAY0}, suppress_days=7)
+    s.apply_verdict(verdict | {"verdict": "clear"}, suppress_days=7)
     assert s.score(orjson.dumps(view(3, day=3)), partition=0, offset=2, key=b"ann").records[0].risk < 80

@@ -1,7 +1,9 @@
 // Vigil's live dashboard. Everything shown is set with textContent: nothing from an event is ever parsed as HTML.
 "use strict";
 
-const state = { token: null, users: new Map(), selected: null };
+// Signed in with a session cookie (HttpOnly: this script never sees it); changes carry the session's CSRF token.
+const state = { me: null, users: new Map(), selected: null };
+const can = (role) => state.me && (state.me.roles.includes(role) || (role === "viewer" && state.me.roles.length > 0));
 
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
@@ -19,8 +21,10 @@ const band = (name) => el("span", { class: `band ${name}`, text: name });
 const when = (ts) => new Date(typeof ts === "number" ? ts * 1000 : ts.replace(" ", "T") + "Z").toISOString().slice(0, 16).replace("T", " ");
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), Authorization: `Bearer ${state.token}` } });
-  if (response.status === 401) { sessionStorage.removeItem("vigil-token"); location.reload(); }
+  const headers = { ...(options.headers || {}), "Content-Type": "application/json" };
+  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = state.me.csrf;
+  const response = await fetch(path, { ...options, headers, credentials: "same-origin" });
+  if (response.status === 401) { signIn(); throw new Error("signed out"); }
   if (!response.ok) throw new Error((await response.json()).error || response.statusText);
   return response.json();
 }
@@ -36,9 +40,18 @@ function alertItem(alert, fresh) {
   const verdicts = el("div", { class: "verdicts" });
   if (alert.status && alert.status !== "open") verdicts.append(el("span", { class: "done", text: `verdict: ${alert.status}` }));
   else for (const verdict of ["benign", "malicious"]) {
-    verdicts.append(el("button", { text: verdict, onclick: async () => {
-      await api("/api/feedback", { method: "POST", body: JSON.stringify({ alert_id: alert.alert_id, verdict, analyst: "dashboard" }) });
-      verdicts.replaceChildren(el("span", { class: "done", text: `verdict: ${verdict}` }));
+    verdicts.append(el("button", { text: verdict, "data-verdict": verdict, onclick: async () => {
+      try {
+        await api("/api/feedback", { method: "POST", body: JSON.stringify({ alert_id: alert.alert_id, verdict }) });
+        verdicts.replaceChildren(el("span", { class: "done", text: `verdict: ${verdict}` }));
+      } catch (error) { verdicts.replaceChildren(el("span", { class: "error refused", text: error.message })); }
+    } }));
+  }
+  if (alert.automation === "awaiting-approval") {
+    verdicts.append(el("span", { class: "awaiting", text: "suspension awaits a second person's approval " }));
+    if (can("responder")) verdicts.append(el("button", { text: "approve suspension", onclick: async () => {
+      const reason = prompt("Why approve this suspension? (kept in the audit trail)");
+      if (reason) await api("/api/approvals", { method: "POST", body: JSON.stringify({ alert_id: alert.alert_id, reason }) });
     } }));
   }
   return el("li", { class: `${alert.band}${fresh ? " fresh" : ""}`, "data-alert": alert.alert_id },
@@ -53,6 +66,8 @@ async function showUser(user) {
   const profile = await api(`/api/users/${encodeURIComponent(user)}`);
   document.getElementById("user-panel").hidden = false;
   document.getElementById("user-title").textContent = `${user} — risk over time`;
+  document.getElementById("reveal").hidden = !can("investigator");
+  document.getElementById("revealed").textContent = "";
   const alerts = profile.alerts.map((a) => ({ x: a.ts, y: a.risk, text: a.band }));
   const history = profile.history.map((h) => ({ x: h.hour, y: h.risk }));
   if (profile.now) history.push({ x: when(profile.now.ts), y: profile.now.risk });  // live, ahead of the hourly rollup
@@ -91,25 +106,53 @@ async function listen() {
   };
 }
 
+async function revealSelected(event) {
+  event.preventDefault();
+  const reason = document.getElementById("reveal-reason").value;
+  const { user } = await api("/api/reveal", { method: "POST", body: JSON.stringify({ pseudonym: state.selected, reason }) });
+  document.getElementById("revealed").textContent = user;
+}
+
+async function showAudit() {
+  document.getElementById("audit-panel").hidden = false;
+  const rows = await api("/api/audit?limit=50");
+  document.querySelector("#audit tbody").replaceChildren(...rows.map((r) => el("tr", {},
+    el("td", { text: when(r.ts) }), el("td", { text: r.who }), el("td", { text: r.action }),
+    el("td", { text: r.subject }), el("td", { text: r.reason }), el("td", { text: r.outcome }))));
+}
+
 async function start() {
+  document.getElementById("login").hidden = true;
   document.getElementById("main").hidden = false;
+  document.getElementById("who").textContent = `${state.me.name} · ${state.me.roles.join(", ")}`;
+  document.getElementById("reveal").addEventListener("submit", (event) => revealSelected(event).catch((error) => {
+    document.getElementById("revealed").textContent = error.message;
+  }));
   for (const row of await api("/api/leaderboard?limit=200")) state.users.set(row.user, row);
   renderLeaderboard();
   const alerts = await api("/api/alerts?band=medium&limit=50");
   document.getElementById("alerts").replaceChildren(...alerts.map((a) => alertItem(a, false)));
+  if (can("admin")) await showAudit();
   await listen();
 }
 
-const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
-if (fromFragment) { sessionStorage.setItem("vigil-token", fromFragment); history.replaceState(null, "", location.pathname); }
-state.token = sessionStorage.getItem("vigil-token");
-if (state.token) start();
-else {
+function signIn() {
+  document.getElementById("main").hidden = true;
   const form = document.getElementById("login");
   form.hidden = false;
-  form.addEventListener("submit", (event) => {
+  form.onsubmit = async (event) => {
     event.preventDefault();
-    sessionStorage.setItem("vigil-token", document.getElementById("token").value);
-    location.reload();
-  });
+    const response = await fetch("/api/session", { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ key: document.getElementById("key").value }) });
+    const body = await response.json();
+    if (!response.ok) { document.getElementById("login-error").textContent = body.error; return; }
+    document.getElementById("key").value = "";
+    state.me = body;
+    start();
+  };
 }
+
+// Already signed in (the cookie is sent by the browser)? Otherwise show the form.
+fetch("/api/session", { credentials: "same-origin" }).then(async (response) => {
+  if (response.ok) { state.me = await response.json(); start(); } else signIn();
+});

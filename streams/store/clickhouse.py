@@ -107,7 +107,10 @@ class ClickHouseStore:
     Two clients, each used by one thread at a time: a writer, and a reader
     whose session is read-only for good. (Per-query ``readonly`` is not
     enough: after a refused query the chdb backend cannot set it back, and
-    the writer's session would stay read-only.)
+    the writer's session would stay read-only.) On a ClickHouse server they
+    take turns only with themselves, so an analyst's query never holds up
+    the sink; the embedded engine runs one statement at a time, so there the
+    query limits are what bound the wait.
     """
 
     def __init__(self, dsn: str, database: str = "vigil", limits: QueryLimits = QueryLimits()) -> None:
@@ -118,7 +121,8 @@ class ClickHouseStore:
         self.limits = limits
         self._client = None
         self._reader = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the writer's
+        self._read_lock = self._lock if dsn.startswith("chdb:") else threading.Lock()
 
     @classmethod
     def of(cls, settings: Settings) -> ClickHouseStore:
@@ -206,7 +210,7 @@ class ClickHouseStore:
         statements = [s for s in sqlparse.split(sql) if s.strip().rstrip(";").strip()]
         if len(statements) != 1:
             raise QueryRejected(f"expected exactly one SQL statement, got {len(statements)}")
-        with self._lock:
+        with self._read_lock:
             try:
                 return run(statements[0].rstrip().rstrip(";"))
             except Exception as e:  # the engine's own words are the best explanation

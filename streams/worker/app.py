@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import faust
 
@@ -105,7 +105,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     context = web.WebContext(app=app, settings=settings, sink=clickhouse, counters=counters, board=board,
                              detector_now=detector_now, topics=topics, gate=gate, pseudonyms=pseudonyms,
                              controls=controls, user_table=user_state.name,
-                             query_lane=asyncio.Semaphore(settings.query_concurrency))
+                             query_lane=ThreadPoolExecutor(settings.query_concurrency, "analyst-query"))
     needs.update(web.register(app, context, web.ROUTES | people.ROUTES))
     return app
 

@@ -256,18 +256,20 @@ def test_a_viewer_sees_pseudonyms_only_and_cannot_judge_an_investigator_reveals_
              [["ines", names.of("ann"), "case 2026-114: customer complaints"]], what="the reveal in the audit table")
 
 
-def test_a_cookie_without_its_csrf_token_changes_nothing(make_worker):
+def test_a_cookie_without_its_csrf_token_changes_nothing_and_revoking_the_key_ends_the_session(make_worker):
     import http.cookiejar
     import urllib.error
     import urllib.request
 
+    from tests.integration.test_access import add_key, vigil
+
     worker = make_worker().start()
+    key = add_key(worker, "rita", "responder")
     jar = http.cookiejar.CookieJar()
     browser_like = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     signed_in = orjson.loads(browser_like.open(urllib.request.Request(
-        f"{worker.settings.web_url}/api/session", data=orjson.dumps({"key": api_token(worker.settings)}),
-        method="POST"), timeout=10).read())
-    assert signed_in["name"] == "break-glass token" and len(jar) == 1
+        f"{worker.settings.web_url}/api/session", data=orjson.dumps({"key": key}), method="POST"), timeout=10).read())
+    assert signed_in["name"] == "rita" and len(jar) == 1
     change = {"paused": True, "reason": "a forged form post"}
     with pytest.raises(urllib.error.HTTPError) as refused:  # what a cross-site form would send: the cookie only
         browser_like.open(urllib.request.Request(f"{worker.settings.web_url}/api/automation",
@@ -276,4 +278,14 @@ def test_a_cookie_without_its_csrf_token_changes_nothing(make_worker):
     paused = orjson.loads(browser_like.open(urllib.request.Request(
         f"{worker.settings.web_url}/api/automation", data=orjson.dumps(change), method="POST",
         headers={"X-CSRF-Token": signed_in["csrf"]}), timeout=10).read())
-    assert paused["paused"] and paused["by"] == "break-glass token"
+    assert paused["paused"] and paused["by"] == "rita"
+
+    vigil(worker, "access", "revoke", key.split("_")[1])
+
+    def session_refused() -> bool:
+        try:
+            browser_like.open(f"{worker.settings.web_url}/api/session", timeout=10)
+            return False
+        except urllib.error.HTTPError as e:
+            return e.code == 401
+    wait_for(session_refused, what="the revoked key's session refused")

@@ -15,6 +15,7 @@ from faust.web import Request, Response
 from streams.access.roles import Principal
 from streams.access.sessions import COOKIE
 from streams.records import AlertRecord
+from streams.store import hunting
 from streams.worker.controls import AutomationSwitch
 from streams.worker.response import APPROVED_BY, VERDICT_FAMILY, reinstate
 from streams.worker.web import BadRequest, VigilView, json_body, query_params
@@ -44,6 +45,12 @@ class AutomationBody(msgspec.Struct, forbid_unknown_fields=True):
 class ReinstateBody(msgspec.Struct, forbid_unknown_fields=True):
     user: str  # a pseudonym
     reason: Reason
+
+
+class ReportBody(msgspec.Struct, forbid_unknown_fields=True):
+    user: str  # a pseudonym
+    reason: Reason
+    params: dict[str, str] = {}  # the saved query's other parameters (since, until, …), as text
 
 
 class AuditQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -205,7 +212,35 @@ class Reinstate(VigilView):
         return self.json({"ok": True, "user": body.user})
 
 
+#: The saved queries about one person an investigator runs through the API: the breach report's notification
+#: list, and the user's timeline.
+REPORTS = ("customers-touched-by", "user-timeline")
+
+
+class Report(VigilView):
+    """POST /api/reports/{name} {"user": PSEUDONYM, "reason", "params"} → one person's breach list or timeline,
+    for an investigator, on the record."""
+
+    needs = {"POST": "investigator"}
+
+    async def post(self, request: Request, name: str) -> Response:
+        ctx = self.ctx
+        if name not in REPORTS:
+            return self.refuse(f"no report {name!r}; the reports are {', '.join(REPORTS)}", status=404)
+        try:
+            body = json_body(await request.read(), ReportBody)
+            query = hunting.saved(name)
+            if (user := await ctx.resolve(body.user)) is None:
+                return self.refuse(f"no user is known as {body.user!r}", status=404)
+            parameters = query.bind(body.params | {"user": user})
+        except (BadRequest, hunting.QueryParameterError) as e:
+            return self.refuse(e)
+        await ctx.audit(request, "report", body.user, body.reason, detail=f"{name} {body.params}")
+        result = await ctx.sink.run(ctx.sink.store.query_readonly, query.sql, parameters)
+        return self.json({"columns": result.columns, "rows": result.rows})
+
+
 ROUTES: dict[str, type[VigilView]] = {
     "/api/session": Session, "/api/reveal": Reveal, "/api/audit": AuditTrail, "/api/approvals": Approvals,
-    "/api/automation": Automation, "/api/reinstate": Reinstate,
+    "/api/automation": Automation, "/api/reinstate": Reinstate, "/api/reports/{name}": Report,
 }

@@ -39,6 +39,7 @@ MATRIX = {
     ("POST", "/query"): "analyst|investigator",
     ("POST", "/api/feedback"): "analyst",
     ("POST", "/api/reveal"): "investigator",
+    ("POST", "/api/reports/customers-touched-by"): "investigator",
     ("POST", "/api/approvals"): "responder",
     ("POST", "/api/automation"): "responder",
     ("POST", "/api/reinstate"): "responder",
@@ -48,6 +49,7 @@ BODIES = {
     "/query": {"sql": "SELECT count() FROM vigil.scored_events"},
     "/api/feedback": {"alert_id": "no-such-alert", "verdict": "benign"},
     "/api/reveal": {"pseudonym": "u-000000000000", "reason": "role matrix test"},
+    "/api/reports/customers-touched-by": {"user": "u-000000000000", "reason": "role matrix test"},
     "/api/approvals": {"alert_id": "no-such-alert", "reason": "role matrix test"},
     "/api/automation": {"paused": False, "reason": "role matrix test"},
     "/api/reinstate": {"user": "u-000000000000", "reason": "role matrix test"},
@@ -177,6 +179,14 @@ def test_people_see_pseudonyms_and_an_investigator_reveals_one_on_the_record(tra
         status, body = call(worker, "POST", "/query", investigator, {"sql": statement})
         assert status == 400, statement
     assert worker.query(audit) == [["ines", names.of("ann"), "case 2026-114: customer complaints", "ok"]]
+
+    # The breach report by pseudonym: the customers ann touched, for an investigator, on the record.
+    status, report = call(worker, "POST", "/api/reports/customers-touched-by", investigator,
+                          {"user": names.of("ann"), "reason": "case 2026-114: who must we warn?"})
+    assert status == 200 and report["columns"][0] == "customer"
+    assert {r[0] for r in report["rows"]} >= {f"X-8-{n:05d}" for n in range(60)}
+    assert call(worker, "POST", "/api/reports/customers-touched-by", analyst,
+                {"user": names.of("ann"), "reason": "curious"})[0] == 403
 
     # `vigil audit` reads the trail: the queries above are on it, with who ran them.
     wait_for(lambda: "andy" in vigil(worker, "audit", "--action", "query", "--format", "json").stdout,

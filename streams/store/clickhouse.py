@@ -123,6 +123,8 @@ class ClickHouseStore:
         self._reader = None
         self._lock = threading.Lock()  # the writer's
         self._read_lock = self._lock if dsn.startswith("chdb:") else threading.Lock()
+        self._killer = None  # a client of its own, to cancel a read while the read holds its lock
+        self._kill_lock = threading.Lock()
 
     @classmethod
     def of(cls, settings: Settings) -> ClickHouseStore:
@@ -144,10 +146,10 @@ class ClickHouseStore:
         return self._reader
 
     def close(self) -> None:
-        for client in (self._client, self._reader):
+        for client in (self._client, self._reader, self._killer):
             if client is not None:
                 client.close()
-        self._client = self._reader = None
+        self._client = self._reader = self._killer = None
 
     # -- schema ------------------------------------------------------------------
     def schema(self, cluster: str | None = None, retention_days: int = 400) -> Schema:
@@ -197,22 +199,33 @@ class ClickHouseStore:
             return False
 
     # -- reads -------------------------------------------------------------------
-    def query_readonly(self, sql: str, parameters: dict | None = None) -> QueryResult:
-        """Run one read-only statement. DDL, DML, table functions and setting changes are refused."""
-        result = self._read(lambda statement: self.reader.query(statement, parameters=parameters), sql)
+    def query_readonly(self, sql: str, parameters: dict | None = None, tag: str = "") -> QueryResult:
+        """Run one read-only statement. DDL, DML, table functions and setting changes are refused. A `tag`
+        (hex) names the statement for `cancel`."""
+        result = self._read(lambda statement: self.reader.query(statement, parameters=parameters), sql, tag)
         return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
 
-    def query_readonly_raw(self, sql: str, parameters: dict | None = None, fmt: str = "Parquet") -> bytes:
+    def query_readonly_raw(self, sql: str, parameters: dict | None = None, fmt: str = "Parquet", tag: str = "") -> bytes:
         """The same read-only statement, answered in one of ClickHouse's output formats (Parquet, CSV, …)."""
-        return self._read(lambda statement: self.reader.raw_query(statement, parameters=parameters, fmt=fmt), sql)
+        return self._read(lambda statement: self.reader.raw_query(statement, parameters=parameters, fmt=fmt), sql, tag)
 
-    def _read(self, run, sql: str):
+    def cancel(self, tag: str) -> bool:
+        """Stop the read tagged `tag`, if it is still running (KILL QUERY, by the comment `_read` put first)."""
+        with self._kill_lock:
+            if self._killer is None:
+                self._killer = clickhouse_connect.get_client(dsn=self.dsn)
+            killed = self._killer.query("KILL QUERY WHERE startsWith(query, {mark:String}) SYNC",
+                                        parameters={"mark": _mark(tag)})
+        return bool(killed.result_rows)
+
+    def _read(self, run, sql: str, tag: str = ""):
         statements = [s for s in sqlparse.split(sql) if s.strip().rstrip(";").strip()]
         if len(statements) != 1:
             raise QueryRejected(f"expected exactly one SQL statement, got {len(statements)}")
+        statement = statements[0].rstrip().rstrip(";")
         with self._read_lock:
             try:
-                return run(statements[0].rstrip().rstrip(";"))
+                return run(f"{_mark(tag)} {statement}" if tag else statement)
             except Exception as e:  # the engine's own words are the best explanation
                 message = str(e)
                 if limit := self.limits.explain(message):
@@ -223,6 +236,17 @@ class ClickHouseStore:
                     raise QueryRejected(f"this store has no Vigil tables yet ({self.dsn.split('?')[0].split('@')[-1]}); "
                                         "run `vigil worker` or `vigil demo` first, or check VIGIL_DATA_DIR") from None
                 raise QueryRejected(message.splitlines()[0][:500]) from None
+
+
+def _mark(tag: str) -> str:
+    """The comment that starts a tagged read, as ClickHouse's process list shows it.
+
+    >>> _mark("3f9c")
+    '/* vigil-query:3f9c */'
+    """
+    if not re.fullmatch(r"[0-9a-f]+", tag):
+        raise ValueError(f"a query tag is hex, got {tag!r}")
+    return f"/* vigil-query:{tag} */"
 
 
 # What clickhouse-connect's binding escapes in a string literal (a backslash before each), done in C.

@@ -9,8 +9,10 @@ structs, so a bad request is a 400 that says why.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.resources
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +49,10 @@ STATIC = {"dashboard.js": (DASHBOARD / "dashboard.js", "text/javascript"),
 
 
 # -- what requests may say ---------------------------------------------------------------
+class ClientGone(Exception):
+    """The client closed the connection before its answer was ready."""
+
+
 class BadRequest(VigilError, ValueError):
     """A request that does not fit its endpoint; the message says which field and why (a 400, never a 500)."""
 
@@ -226,7 +232,7 @@ class Query(VigilView):
 
     Analysts get users as pseudonyms (columns and values); investigators get the rows as stored, and the
     ClickHouse output formats. Every query is in the audit trail; at most `query_concurrency` run at once,
-    in threads of their own.
+    in threads of their own, and a query whose client goes away is stopped (KILL QUERY).
     """
 
     needs = {"POST": "analyst|investigator"}
@@ -241,7 +247,10 @@ class Query(VigilView):
             return self.refuse(f"{body.format} output is as stored, with real names: it needs the investigator "
                                "role; ask without a format for pseudonymised rows", status=403)
         try:
-            result = await self.run(body)
+            result = await self.run(request, body)
+        except ClientGone:
+            await ctx.audit(request, "query", outcome="cancelled", detail=f"{body.sql}\n-- the client went away")
+            return self.refuse("cancelled: the client went away", status=499)
         except QueryRejected as e:
             await ctx.audit(request, "query", reason="", outcome="refused", detail=f"{body.sql}\n-- {e}")
             return self.refuse(e)
@@ -251,13 +260,22 @@ class Query(VigilView):
         rows = result.rows if raw else await self.hide(result)
         return self.json({"columns": result.columns, "rows": rows})
 
-    async def run(self, body: QueryBody):
-        """In the analysts' own lane (`query_concurrency` threads), not the sink's."""
-        store, lane = self.ctx.sink.store, self.ctx.query_lane
-        loop = asyncio.get_running_loop()
+    async def run(self, request: Request, body: QueryBody):
+        """In the analysts' own lane (`query_concurrency` threads), not the sink's; stopped if the client leaves."""
+        store, tag, loop = self.ctx.sink.store, uuid.uuid4().hex, asyncio.get_running_loop()
         if body.format is not None:  # a ClickHouse output format, e.g. Parquet: bytes as ClickHouse wrote them
-            return await loop.run_in_executor(lane, store.query_readonly_raw, body.sql, body.parameters, body.format)
-        return await loop.run_in_executor(lane, store.query_readonly, body.sql, body.parameters)
+            call = functools.partial(store.query_readonly_raw, body.sql, body.parameters, body.format, tag)
+        else:
+            call = functools.partial(store.query_readonly, body.sql, body.parameters, tag)
+        answer = loop.run_in_executor(self.ctx.query_lane, call)
+        while not (await asyncio.wait({answer}, timeout=0.25))[0]:
+            if request.transport is None or request.transport.is_closing():  # the client went away
+                answer.add_done_callback(lambda done: done.exception())  # its refusal is expected: not an error
+                while not answer.done():  # again until it stops: it may not have started when first asked
+                    await loop.run_in_executor(None, store.cancel, tag)
+                    await asyncio.wait({answer}, timeout=0.25)
+                raise ClientGone
+        return answer.result()
 
     async def hide(self, result) -> list[list]:
         """Every value that is a user's name, in any column (arrays too), replaced by the user's pseudonym."""

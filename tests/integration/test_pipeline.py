@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -185,3 +186,24 @@ def test_a_runaway_query_through_the_worker_stops_at_its_limit_and_scoring_goes_
         worker.send("events", event(n), key="ann")
     worker.flush()
     wait_for(lambda: stored(worker) == 20, what="events scored and stored after the refused queries")
+
+
+def test_a_query_whose_client_goes_away_is_stopped_and_recorded(make_worker):
+    import socket
+
+    from streams.settings import api_token
+
+    worker = make_worker(query_max_seconds=3600, query_max_rows_read=10**15).start()  # only the client can stop it
+    body = orjson.dumps({"sql": "SELECT count() FROM numbers_mt(1000000000000) WHERE cityHash64(number) % 7 = 3"})
+    head = (f"POST /query HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {api_token(worker.settings)}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    with socket.create_connection((worker.settings.web_host, worker.settings.web_port)) as client:
+        client.sendall(head.encode() + body)
+        time.sleep(2)  # pacing, not an assertion: let the query start before the client leaves
+    # Were the query still running, the embedded engine would hold this question back for an hour.
+    cancelled = "SELECT count() FROM vigil.audit WHERE action = 'query' AND outcome = 'cancelled'"
+    wait_for(lambda: worker.scalar(cancelled) == 1, what="the abandoned query stopped and recorded")
+    for n in range(5):
+        worker.send("events", event(n), key="ann")
+    worker.flush()
+    wait_for(lambda: stored(worker) == 5, what="scoring and storing go on")

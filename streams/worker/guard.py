@@ -100,13 +100,15 @@ def route_path(request: web.Request) -> str:
 
 def guard(gate: Gate, needs: dict[tuple[str, str], str]):
     """aiohttp middleware: the request's principal must hold the role `needs[(method, route)]` (or one of
-    ``a|b``)."""
+    ``a|b``); a route that names no role is not served."""
 
     @web.middleware
     async def authorize(request: web.Request, handler):
         where = (request.method, route_path(request))
-        if where in PUBLIC or where not in needs:  # unknown routes and methods: aiohttp's 404 or 405
+        if where in PUBLIC:
             return await handler(request)
+        if where not in needs:  # deny by default: Faust's own views (/router, /table/…) and whatever comes next
+            return web.json_response({"error": f"no {where[0]} {request.path} here"}, status=404)
         principal, why = await gate.identify(request)
         if principal is None:
             return web.json_response({"error": why}, status=401)

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from streams.access.pseudonyms import Pseudonyms
-from streams.settings import secret_key
+from streams.settings import api_token, secret_key
 from tests.integration.conftest import SCIM_TOKEN, wait_for
 from tests.integration.scenarios import night_reads, train
 
@@ -119,6 +119,9 @@ def test_every_role_against_every_endpoint(trained):
                 assert status == 403, (role, method, route, status, body)
                 assert f"needs the {needed.replace('|', ' or ')} role" in body["error"]
     _write_matrix(seen)
+    for path in ("/", "/router/", "/table/users/ann/", "/stats/"):  # Faust's own views: not served, to anyone
+        assert call(worker, "GET", path, api_token(worker.settings))[0] == 404, path
+    assert call(worker, "GET", "/query", keys["analyst"])[0] == 404  # a method no view takes
 
     # Keys never reach a log: not the worker's, not the CLI's listing.
     listing = vigil(worker, "access", "list").stdout

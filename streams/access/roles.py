@@ -48,7 +48,7 @@ class Principal:
     name: str
     roles: frozenset[str]
     via: str  # key, token (break-glass), oidc
-    subject: str = ""  # what a session cookie names: the key id, "token", or empty for OIDC (no sessions)
+    subject: str = ""  # what a session cookie names: the key id; empty for OIDC (no sessions)
 
     def has(self, role: str) -> bool:
         return role in self.roles or (role == "viewer" and bool(self.roles))
@@ -56,4 +56,4 @@ class Principal:
 
 #: Whoever holds the worker's own token (VIGIL_API_TOKEN or data_dir/api-token): every role, for break-glass
 #: and for the operator's own CLI; the audit trail names it as such.
-BREAK_GLASS = Principal("break-glass token", frozenset(ROLES), via="token", subject="token")
+BREAK_GLASS = Principal("break-glass token", frozenset(ROLES), via="token")

@@ -8,6 +8,7 @@ something on the strength of a cookie must also carry the session's CSRF token.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -50,16 +51,29 @@ class StreamTickets:
 
 
 class Gate:
-    """Finds the `Principal` of a request."""
+    """Finds the `Principal` of a request.
+
+    >>> old, new = (Gate(token, KeyRing(), SessionSigner(b"secret"), StreamTickets()) for token in ("t1", "t2"))
+    >>> old.holder(old.session_subject(BREAK_GLASS)) is BREAK_GLASS
+    True
+    >>> new.holder(old.session_subject(BREAK_GLASS)) is None  # a new token ends the old one's sessions
+    True
+    """
 
     def __init__(self, token: str, keys: KeyRing, sessions: SessionSigner, tickets: StreamTickets,
                  oidc: OidcVerifier | None = None) -> None:
         self.token = token.encode()
         self.keys, self.sessions, self.tickets, self.oidc = keys, sessions, tickets, oidc
+        # A break-glass session names the token's fingerprint: a new token ends the old token's sessions.
+        self.token_subject = "token-" + hashlib.sha256(self.token).hexdigest()[:16]
+
+    def session_subject(self, principal: Principal) -> str:
+        """What a session cookie of `principal` names (empty: no sessions for them, e.g. OIDC tokens)."""
+        return self.token_subject if principal is BREAK_GLASS else principal.subject
 
     def holder(self, subject: str) -> Principal | None:
         """Whom a session cookie's subject stands for now (a revoked key signs nobody in)."""
-        return BREAK_GLASS if subject == "token" else self.keys.holder(subject)
+        return BREAK_GLASS if hmac.compare_digest(subject, self.token_subject) else self.keys.holder(subject)
 
     async def bearer(self, presented: str) -> Principal | None:
         if hmac.compare_digest(presented.encode(), self.token):

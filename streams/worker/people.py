@@ -77,12 +77,12 @@ class Session(VigilView):
         except BadRequest as e:
             return self.refuse(e)
         principal = await ctx.gate.bearer(presented)
-        if principal is None or not principal.subject:
+        if principal is None or not ctx.gate.session_subject(principal):
             return self.refuse("unknown or revoked key (identity-provider tokens go in an Authorization header)",
                                status=401)
         request["principal"] = principal
         await ctx.audit(request, "sign-in")
-        cookie = ctx.gate.sessions.issue(principal.subject, time.time())
+        cookie = ctx.gate.sessions.issue(ctx.gate.session_subject(principal), time.time())
         response = self.json(whoami(principal, ctx.gate.sessions.csrf(cookie)))
         response.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", secure=request.secure, path="/",
                             max_age=int(ctx.gate.sessions.ttl))

@@ -60,6 +60,16 @@ class AuditQuery(msgspec.Struct, forbid_unknown_fields=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 200
 
 
+def key_id(presented: str) -> str:
+    """The id part of what looks like a Vigil key (not secret), for the audit trail; never the rest.
+
+    >>> key_id("vk_3f9c0a1b2d4e_s3cret"), key_id("s3cret")
+    ('3f9c0a1b2d4e', '')
+    """
+    prefix, _, rest = presented.partition("_")
+    return rest.partition("_")[0][:32] if prefix == "vk" else ""
+
+
 def whoami(principal: Principal, csrf: str = "") -> dict:
     return {"name": principal.name, "roles": sorted(principal.roles), "via": principal.via, "csrf": csrf}
 
@@ -78,6 +88,8 @@ class Session(VigilView):
             return self.refuse(e)
         principal = await ctx.gate.bearer(presented)
         if principal is None or not ctx.gate.session_subject(principal):
+            request["principal"] = Principal("nobody", frozenset(), via="")
+            await ctx.audit(request, "sign-in", key_id(presented), outcome="refused")  # a revoked key tried, say
             return self.refuse("unknown or revoked key (identity-provider tokens go in an Authorization header)",
                                status=401)
         request["principal"] = principal

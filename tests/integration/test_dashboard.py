@@ -246,6 +246,9 @@ def test_a_viewer_sees_pseudonyms_only_and_cannot_judge_an_investigator_reveals_
     refused = page.wait_for_selector("#alerts .refused")
     assert "needs the analyst role" in refused.inner_text()
     assert worker.scalar("SELECT count() FROM vigil.feedback") == 0
+    page.click("#sign-out")
+    page.wait_for_selector("#login:not([hidden])")
+    assert page.request.get(f"{worker.settings.web_url}/api/leaderboard").status == 401  # the cookie is gone
 
     page = sign_in(browser, worker, investigator)
     page.wait_for_selector(f"#leaderboard tbody tr[data-user='{names.of('ann')}']").click()
@@ -289,3 +292,9 @@ def test_a_cookie_without_its_csrf_token_changes_nothing_and_revoking_the_key_en
         except urllib.error.HTTPError as e:
             return e.code == 401
     wait_for(session_refused, what="the revoked key's session refused")
+    with pytest.raises(urllib.error.HTTPError) as refused:  # nor can it sign in again, and the try is on record
+        browser_like.open(urllib.request.Request(f"{worker.settings.web_url}/api/session",
+                                                 data=orjson.dumps({"key": key}), method="POST"), timeout=10)
+    assert refused.value.code == 401
+    tried = "SELECT who, subject FROM vigil.audit WHERE action = 'sign-in' AND outcome = 'refused'"
+    wait_for(lambda: worker.query(tried) == [["nobody", key.split("_")[1]]], what="the refused sign-in recorded")

@@ -125,6 +125,9 @@ async function start() {
   document.getElementById("login").hidden = true;
   document.getElementById("main").hidden = false;
   document.getElementById("who").textContent = `${state.me.name} · ${state.me.roles.join(", ")}`;
+  const signOut = document.getElementById("sign-out");
+  signOut.hidden = false;
+  signOut.onclick = async () => { await api("/api/session", { method: "DELETE" }); location.reload(); };
   document.getElementById("reveal").addEventListener("submit", (event) => revealSelected(event).catch((error) => {
     document.getElementById("revealed").textContent = error.message;
   }));

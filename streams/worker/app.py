@@ -68,7 +68,8 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # (streams/worker/scoring.py), and a restart replays (and the sink deduplicates) at most that second.
         broker_commit_every=100_000,
         broker_commit_interval=1.0,
-        web_application_options={"middlewares": [guard.guard(gate, needs)]},  # `needs` is filled below
+        # `needs` is filled below, once the views are registered
+        web_application_options={"middlewares": [guard.guard(gate, needs), web.refuse_bad_requests]},
         # Scored records, alerts, dead letters and rerouted events are sent as they come; without a
         # linger aiokafka sends each as its own request, and socket writes dominate the profile.
         producer_linger_ms=5,

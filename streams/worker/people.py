@@ -18,7 +18,7 @@ from streams.records import AlertRecord
 from streams.store import hunting
 from streams.worker.controls import AutomationSwitch
 from streams.worker.response import APPROVED_BY, VERDICT_FAMILY, reinstate
-from streams.worker.web import BadRequest, VigilView, json_body, query_params
+from streams.worker.web import VigilView, json_body, query_params
 
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=2000)]
 
@@ -82,10 +82,7 @@ class Session(VigilView):
 
     async def post(self, request: Request) -> Response:
         ctx = self.ctx
-        try:
-            presented = json_body(await request.read(), SignIn).key
-        except BadRequest as e:
-            return self.refuse(e)
+        presented = json_body(await request.read(), SignIn).key
         principal = await ctx.gate.bearer(presented)
         if principal is None or not ctx.gate.session_subject(principal):
             request["principal"] = Principal("nobody", frozenset(), via="")
@@ -116,10 +113,7 @@ class Reveal(VigilView):
     needs = {"POST": "investigator"}
 
     async def post(self, request: Request) -> Response:
-        try:
-            body = json_body(await request.read(), RevealBody)
-        except BadRequest as e:
-            return self.refuse(e)
+        body = json_body(await request.read(), RevealBody)
         user = await self.ctx.resolve(body.pseudonym)
         await self.ctx.audit(request, "reveal", body.pseudonym, body.reason, "ok" if user else "failed")
         if user is None:
@@ -141,10 +135,7 @@ class AuditTrail(VigilView):
     needs = {"GET": "admin"}
 
     async def get(self, request: Request) -> Response:
-        try:
-            query = query_params(request.query, AuditQuery)
-        except BadRequest as e:
-            return self.refuse(e)
+        query = query_params(request.query, AuditQuery)
         return self.json(await self.ctx.rows(AUDIT_SQL, msgspec.structs.asdict(query)))
 
 
@@ -160,10 +151,7 @@ class Approvals(VigilView):
 
     async def post(self, request: Request) -> Response:
         ctx, approver = self.ctx, request["principal"].name
-        try:
-            body = json_body(await request.read(), ApprovalBody)
-        except BadRequest as e:
-            return self.refuse(e)
+        body = json_body(await request.read(), ApprovalBody)
         found = await ctx.rows(ALERT_SQL, {"alert_id": body.alert_id})
         if not found or found[0]["families"] != [VERDICT_FAMILY]:
             return self.refuse(f"{body.alert_id!r} is not an alert raised by a verdict; only those wait for approval",
@@ -188,10 +176,7 @@ class Automation(VigilView):
         return self.json(msgspec.structs.asdict(self.ctx.controls.automation))
 
     async def post(self, request: Request) -> Response:
-        try:
-            body = json_body(await request.read(), AutomationBody)
-        except BadRequest as e:
-            return self.refuse(e)
+        body = json_body(await request.read(), AutomationBody)
         switch = AutomationSwitch(paused=body.paused, by=request["principal"].name, reason=body.reason, ts=time.time())
         await self.ctx.topics["controls"].send(key=b"automation", value=msgspec.json.encode(switch))
         self.ctx.controls.automation = switch  # this worker at once; the others as they follow the topic
@@ -206,10 +191,7 @@ class Reinstate(VigilView):
 
     async def post(self, request: Request) -> Response:
         ctx = self.ctx
-        try:
-            body = json_body(await request.read(), ReinstateBody)
-        except BadRequest as e:
-            return self.refuse(e)
+        body = json_body(await request.read(), ReinstateBody)
         if not ctx.settings.scim_url:
             return self.refuse("no SCIM endpoint configured: set VIGIL_SCIM_URL (and VIGIL_SCIM_TOKEN)", status=409)
         if (user := await ctx.resolve(body.user)) is None:
@@ -245,7 +227,7 @@ class Report(VigilView):
             if (user := await ctx.resolve(body.user)) is None:
                 return self.refuse(f"no user is known as {body.user!r}", status=404)
             parameters = query.bind(body.params | {"user": user})
-        except (BadRequest, hunting.QueryParameterError) as e:
+        except hunting.QueryParameterError as e:
             return self.refuse(e)
         await ctx.audit(request, "report", body.user, body.reason, detail=f"{name} {body.params}")
         result = await ctx.sink.run(ctx.sink.store.query_readonly, query.sql, parameters)

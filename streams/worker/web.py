@@ -57,6 +57,15 @@ class BadRequest(VigilError, ValueError):
     """A request that does not fit its endpoint; the message says which field and why (a 400, never a 500)."""
 
 
+@aioweb.middleware
+async def refuse_bad_requests(request: aioweb.Request, handler):
+    """A request that does not fit its endpoint is a 400 that says why, whichever view it reached."""
+    try:
+        return await handler(request)
+    except BadRequest as e:
+        return aioweb.json_response({"error": str(e)}, status=400)
+
+
 Shape = TypeVar("Shape")
 
 
@@ -239,10 +248,7 @@ class Query(VigilView):
 
     async def post(self, request: Request) -> Response:
         ctx, raw = self.ctx, request["principal"].has("investigator")
-        try:
-            body = json_body(await request.read(), QueryBody)
-        except BadRequest as e:
-            return self.refuse(e)
+        body = json_body(await request.read(), QueryBody)
         if body.format is not None and not raw:
             return self.refuse(f"{body.format} output is as stored, with real names: it needs the investigator "
                                "role; ask without a format for pseudonymised rows", status=403)
@@ -302,13 +308,8 @@ class Leaderboard(VigilView):
     needs = {"GET": "viewer"}
 
     async def get(self, request: Request) -> Response:
-        try:
-            limit = query_params(request.query, LeaderboardQuery).limit
-        except BadRequest as e:
-            return self.refuse(e)
-        rows = self.ctx.board.leaderboard(limit)
-        self.ctx.pseudonyms.learn(r["user"] for r in rows)
-        return self.json([self.ctx.shown(r) for r in rows])
+        limit = query_params(request.query, LeaderboardQuery).limit
+        return self.json([self.ctx.shown(r) for r in self.ctx.board.leaderboard(limit)])
 
 
 class Alerts(VigilView):
@@ -317,10 +318,7 @@ class Alerts(VigilView):
     needs = {"GET": "viewer"}
 
     async def get(self, request: Request) -> Response:
-        try:
-            query = query_params(request.query, AlertsQuery)
-        except BadRequest as e:
-            return self.refuse(e)
+        query = query_params(request.query, AlertsQuery)
         user = await self.ctx.resolve(query.user) if query.user else ""
         if user is None:
             return self.json([])
@@ -404,7 +402,7 @@ class Feedback(VigilView):
             body = json_body(await request.read(), FeedbackBody)
             found = await run(store.query_readonly, FIND_ALERT, {"alert_id": body.alert_id})
             record = verdict_record(body.alert_id, found.rows, body.verdict, analyst, body.note)
-        except (BadRequest, FeedbackError) as e:
+        except FeedbackError as e:
             return self.refuse(e)
         await self.ctx.topics["feedback"].send(key=record["user"].encode(), value=orjson.dumps(record))
         await self.ctx.audit(request, "verdict", body.alert_id, body.note, detail=body.verdict)

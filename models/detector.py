@@ -32,9 +32,7 @@ class DetectorConfig:
     family_cap: float = 30.0
     leaving_window_days: float = 30.0
     modifiers: tuple[tuple[str, float], ...] = (("privileged", 1.25), ("leaving", 1.5), ("watchlist", 1.5))
-    #: river's Half-Space Trees on each closed user-hour. Its trees are the one part of the population that
-    #: cannot be summed over partitions, so each partition keeps its own; off, every judgement is the same
-    #: whatever the partition count.
+    #: Half-Space Trees on each closed user-hour, against the organisation's past days of user-hours.
     multivariate: bool = True
 
     def __post_init__(self) -> None:
@@ -228,7 +226,7 @@ class UserDetector:
             if window.index == closed.hour:
                 closed.values[feature] = min(window.value / max(window.threshold() if window.warm else 20.0, 1.0), 2.0) / 2
         model = ctx.population.hours
-        score = model.score_and_learn(closed.values)
+        score = model.score_and_learn(closed.values, closed.hour // 24, event.hour // 24)
         if score < model.threshold:
             return []
         strongest = sorted(closed.values.items(), key=lambda kv: kv[1], reverse=True)[:3]

@@ -1,65 +1,228 @@
-"""Unusual combinations within one user-hour, by river's Half-Space Trees on user-normalised features."""
+"""Unusual combinations within one user-hour: Half-Space Trees whose masses add up over partitions.
+
+Half-Space Trees (Tan, Ting and Liu, 2011; river's ``anomaly.HalfSpaceTrees``)
+score a point by how much of a reference sample falls in the boxes it lands
+in. The trees are random but fixed by a seed, and a mass is a count: so every
+partition builds the same trees, counts its own users' hours, and the
+organisation's reference is the sum of the partitions' counts. The reference
+is the organisation's past days, yesterday weighing most, rather than a
+partition's last few hundred hours: the score is the same whatever the
+partition count.
+"""
 
 from __future__ import annotations
 
-from river import anomaly
+import random
+from collections.abc import Callable, Iterable
+
+from river.tree.padded import PaddedBranch, make_padded_tree
 
 #: Features of a closed user-hour, each scaled to [0, 1] against the user's own baselines.
 FEATURES = ("volume", "breadth", "unjustified", "rare_hour", "exfil", "new_context")
 
 
-class HourAnomaly:
-    """One model for everyone: features are already relative to each user, so "normal" is shared.
+class HalfSpaces:
+    """The trees' shape: river's padded random half-space trees over `FEATURES`, laid out as heaps.
 
-    The trees are rebuilt from the seed, so the state is just the node masses:
-    plain data that fits in a changelog.
-
-    Parameters
-    ----------
-    seed
-        Seed of the random tree structure.
-    threshold
-        Score above which an hour is reported.
-    n_trees, height, window_size
-        As in :class:`river.anomaly.HalfSpaceTrees`.
+    Tree `t`'s node `i` is at ``t * nodes + i``, its children at ``2i + 1`` and ``2i + 2``: a walk is arithmetic.
 
     Examples
     --------
-    >>> import random
+    >>> trees = HalfSpaces(seed=1, n_trees=2, height=3)
+    >>> trees.path(dict.fromkeys(FEATURES, 0.5))[:4]  # root to leaf in the first tree, then the second's
+    [0, 1, 4, 9]
+    >>> trees.size
+    30
+
+    """
+
+    def __init__(self, seed: int = 42, n_trees: int = 10, height: int = 6) -> None:
+        self.n_trees = n_trees
+        self.height = height
+        self.nodes = (2 << height) - 1
+        self.size = n_trees * self.nodes
+        self.feature = [0] * self.size  # index into FEATURES
+        self.threshold = [0.0] * self.size
+        rng = random.Random(seed)
+        for tree in range(n_trees):
+            root = make_padded_tree(limits={f: (0.0, 1.0) for f in sorted(FEATURES)}, height=height, padding=0.15,
+                                    rng=rng, l_mass=0, r_mass=0)
+            self._lay_out(root, tree * self.nodes, 0)
+
+    def _lay_out(self, node, offset: int, index: int) -> None:
+        if isinstance(node, PaddedBranch):
+            self.feature[offset + index] = FEATURES.index(node.feature)
+            self.threshold[offset + index] = node.threshold
+            self._lay_out(node.children[0], offset, 2 * index + 1)
+            self._lay_out(node.children[1], offset, 2 * index + 2)
+
+    def path(self, x: dict[str, float]) -> list[int]:
+        """The nodes `x` falls in, root to leaf, tree after tree."""
+        values = [x[f] for f in FEATURES]
+        feature, threshold, nodes, path = self.feature, self.threshold, self.nodes, []
+        for offset in range(0, self.size, nodes):
+            index = 0
+            for _ in range(self.height):
+                path.append(offset + index)
+                index = 2 * index + (2 if values[feature[offset + index]] >= threshold[offset + index] else 1)
+            path.append(offset + index)
+        return path
+
+    def score(self, path: list[int], masses: list[float]) -> float:
+        """River's score: 1 minus the reference mass along the path, deeper boxes counting double, over its most.
+
+        A walk stops below a tenth of the reference, as in the paper."""
+        total = masses[0]  # every point passes every root
+        if total <= 0:
+            return 0.0
+        size_limit, length, score = 0.1 * total, self.height + 1, 0.0
+        for start in range(0, len(path), length):
+            weight = 1
+            for node in path[start:start + length]:
+                mass = masses[node]
+                score += mass * weight
+                if mass < size_limit:
+                    break
+                weight <<= 1
+        return 1 - score / (self.n_trees * total * self.nodes)
+
+
+class HourMasses:
+    """One partition's additive counts of user-hours per tree node: the current day's, and the past days' faded
+    by `decay` a day (yesterday weighing 1).
+
+    Examples
+    --------
+    >>> masses = HourMasses(size=3, decay=0.5)
+    >>> masses.learn([0, 2], day=10)
+    >>> masses.learn([0, 1], day=9)  # a late hour of yesterday goes straight to the past
+    >>> reference = [0.0] * 3
+    >>> masses.add_reference(reference, day=12)  # day 10 weighs a half two days later, day 9 a quarter
+    >>> reference
+    [0.75, 0.25, 0.5]
+
+    """
+
+    def __init__(self, size: int, decay: float = 0.7) -> None:
+        self.size = size
+        self.decay = decay
+        self.day = -1
+        self.today = [0.0] * size
+        self.past = [0.0] * size
+
+    def learn(self, path: list[int], day: int) -> None:
+        """Count one hour of `day` (an hour of an earlier day goes straight to the past, faded as that day is)."""
+        if day > self.day:
+            self._roll(day)
+        counts, weight = (self.today, 1.0) if day == self.day else (self.past, self.decay ** (self.day - 1 - day))
+        for node in path:
+            counts[node] += weight
+
+    def _roll(self, day: int) -> None:
+        if self.day >= 0:
+            fade = self.decay ** (day - 1 - self.day)
+            self.past = [(p * self.decay + t) * fade for p, t in zip(self.past, self.today)]
+        self.day, self.today = day, [0.0] * self.size
+
+    def add_reference(self, reference: list[float], day: int) -> None:
+        """Add what this part knows of the days before `day` to `reference`."""
+        if self.day < 0:
+            return
+        if self.day >= day:  # a part ahead (another worker's, published later): its past is the nearest there is
+            for i, p in enumerate(self.past):
+                reference[i] += p
+            return
+        fade = self.decay ** (day - 1 - self.day)
+        for i, (p, t) in enumerate(zip(self.past, self.today)):
+            reference[i] += (p * self.decay + t) * fade
+
+    def state(self) -> list:
+        return [self.day, [round(t, 3) for t in self.today], [round(p, 3) for p in self.past]]
+
+    def restore(self, state: list | None) -> HourMasses:
+        if state and len(state) == 3 and isinstance(state[1], list) and len(state[1]) == self.size:
+            self.day, self.today, self.past = state[0], list(state[1]), list(state[2])
+        return self  # anything else (river's per-partition window of an older version) starts afresh
+
+
+class HourReference:
+    """The organisation's reference masses for one day: every part's past, summed once and then kept up to date as
+    hours are learned, until the day moves on or another worker's part arrives (`changed`).
+
+    The reference is a sum over users' hours, so it is the same however the users are spread over partitions.
+    """
+
+    def __init__(self, parts: Callable[[], Iterable[HourMasses]], size: int, decay: float) -> None:
+        self.parts = parts
+        self.size = size
+        self.decay = decay
+        self.day = -1
+        self.masses: list[float] | None = None
+
+    def of(self, day: int) -> list[float]:
+        if self.masses is None or day != self.day:
+            self.day, self.masses = day, [0.0] * self.size
+            for part in self.parts():
+                part.add_reference(self.masses, day)
+        return self.masses
+
+    def learned(self, path: list[int], day: int) -> None:
+        """An hour of `day` was counted by a part: the reference of a later day holds it too."""
+        if self.masses is not None and day < self.day:
+            weight = self.decay ** (self.day - 1 - day)
+            for node in path:
+                self.masses[node] += weight
+
+    def changed(self) -> None:
+        self.masses = None
+
+
+class HourAnomaly:
+    """Scores a partition's closed user-hours against the organisation's and counts them in the partition's part.
+
+    Features are already relative to each user, so "normal" is shared by everyone.
+
+    Parameters
+    ----------
+    trees
+        The shape every partition shares.
+    masses
+        This partition's counts.
+    reference
+        The organisation's.
+    threshold
+        Score from which an hour is reported.
+    warmup
+        Reference hours needed before anything is scored.
+
+    Examples
+    --------
+    >>> trees, masses = HalfSpaces(seed=1), HourMasses(HalfSpaces(seed=1).size)
+    >>> model = HourAnomaly(trees, masses, HourReference(lambda: [masses], trees.size, masses.decay), warmup=50)
     >>> rng = random.Random(1)
-    >>> model = HourAnomaly(seed=1, window_size=50)
-    >>> for _ in range(300):
-    ...     _ = model.score_and_learn({f: rng.random() * 0.2 for f in FEATURES})
-    >>> model.score_and_learn({f: 0.1 for f in FEATURES}) < 0.5
+    >>> for hour in range(300):
+    ...     _ = model.score_and_learn({f: rng.random() * 0.2 for f in FEATURES}, hour // 24, hour // 24)
+    >>> model.score_and_learn(dict.fromkeys(FEATURES, 0.1), 13, 13) < 0.5
     True
     >>> model.score_and_learn({"volume": 0.9, "breadth": 0.9, "unjustified": 0.9, "rare_hour": 1.0,
-    ...                        "exfil": 0.0, "new_context": 0.0}) > 0.8
+    ...                        "exfil": 0.0, "new_context": 0.0}, 13, 13) > 0.8
     True
 
     """
 
-    def __init__(self, seed: int = 42, threshold: float = 0.9, n_trees: int = 10, height: int = 6,
-                 window_size: int = 250) -> None:
-        self.seed = seed
+    def __init__(self, trees: HalfSpaces, masses: HourMasses, reference: HourReference, threshold: float = 0.9,
+                 warmup: float = 250.0) -> None:
+        self.trees = trees
+        self.masses = masses
+        self.reference = reference
         self.threshold = threshold
-        self.model = anomaly.HalfSpaceTrees(n_trees=n_trees, height=height, window_size=window_size, seed=seed)
-        self.model.learn_one({f: 0.0 for f in FEATURES})  # build the trees (a first all-zero hour)
+        self.warmup = warmup
 
-    def score_and_learn(self, x: dict[str, float]) -> float:
-        score = self.model.score_one(x)
-        self.model.learn_one(x)
+    def score_and_learn(self, x: dict[str, float], hour_day: int, day: int) -> float:
+        """Score the hour `x` of `hour_day` against the days before `day` (the day it closed), then count it."""
+        path = self.trees.path(x)
+        reference = self.reference.of(day)
+        score = self.trees.score(path, reference) if reference[0] >= self.warmup else 0.0
+        self.masses.learn(path, hour_day)
+        self.reference.learned(path, hour_day)
         return score
-
-    def state(self) -> list:
-        m = self.model
-        masses = [[[n.l_mass, n.r_mass] for n in nodes] for nodes in m._tree_nodes]
-        return [m.counter, m._first_window, masses]
-
-    def restore(self, state: list | None) -> HourAnomaly:
-        if state:
-            m = self.model
-            m.counter, m._first_window, masses = state
-            for nodes, tree_masses in zip(m._tree_nodes, masses):
-                for node, (l_mass, r_mass) in zip(nodes, tree_masses):
-                    node.l_mass, node.r_mass = l_mass, r_mass
-        return self

@@ -5,18 +5,21 @@ its own `PopulationPart` (additive counts and sums: plain data a worker saves
 and publishes), and every judgement reads the `Organisation`, the sum of all
 the parts it knows. A worker that owns every partition, `vigil eval`, and a
 group of workers that exchange their parts therefore judge against the same
-organisation, whatever the partition count. Only the multivariate model of
-user-hours stays per partition: trees do not add up.
+organisation, whatever the partition count: the multivariate model of
+user-hours included, whose trees every partition builds alike from one seed
+and whose masses are counts.
 """
 
 from __future__ import annotations
 
 import math
 
-from models.multivariate import HourAnomaly
+from models.multivariate import HalfSpaces, HourAnomaly, HourMasses, HourReference
 
 GROUP_DAYS_KEPT = 40  # days a group's shares of movers are kept, for the users' monthly look-backs
 DAILY_DECAY = 0.95  # peer baselines forget by event-time day: about three weeks of memory, in every partition alike
+HOUR_TREES = HalfSpaces(seed=42)  # the multivariate model's trees: the same in every partition, every worker
+HOURS_DECAY = 0.7  # the hours model's reference: yesterday's user-hours, the day before at 0.7, …
 #: Facets whose org-wide prevalence is tracked (shared values; IPs and devices are per person).
 SHARED_FACETS = ("app", "resource", "action")
 PEER_NAMES = ("records", "searches", "outside", "moved")
@@ -25,11 +28,11 @@ GROUP_DEEDS = ("moved", "outside")
 
 
 class PopulationPart:
-    """One partition's share of the organisation: additive counts, peer sums, its own hour model.
+    """One partition's share of the organisation: additive counts, peer sums, its users' hours per tree node.
 
     Examples
     --------
-    >>> part = PopulationPart(seed=1)
+    >>> part = PopulationPart()
     >>> part.learn("agent", "records", 30, day=100)
     True
     >>> part.peers["agent"]["records"]
@@ -37,7 +40,7 @@ class PopulationPart:
 
     """
 
-    def __init__(self, seed: int = 42) -> None:
+    def __init__(self) -> None:
         self.users = 0
         self.members: dict[str, int] = {}  # peer group -> users seen
         self.adopters: dict[str, dict[str, int]] = {facet: {} for facet in SHARED_FACETS}  # also "group|value"
@@ -45,7 +48,7 @@ class PopulationPart:
         self.day = -1  # event-time day the peer sums were last decayed to
         self.today = [-1, 0, {}]  # event-time day, users active in it, key -> count ("active|scope", "moved|scope", facets)
         self.group_days: dict[str, dict[str, int]] = {}  # "scope|day" -> {"active": users, "moved": users who did, …}
-        self.hours = HourAnomaly(seed=seed)
+        self.hours = HourMasses(HOUR_TREES.size, HOURS_DECAY)
 
     def learn(self, group: str, name: str, value: float, day: int) -> bool:
         """Learn one user-day; True if the part faded to a later day first."""
@@ -88,8 +91,8 @@ class PopulationPart:
                 "day": self.day, "today": self.today, "group_days": self.group_days, "hours": self.hours.state()}
 
     @classmethod
-    def from_state(cls, state: dict | None, seed: int = 42) -> PopulationPart:
-        part = cls(seed)
+    def from_state(cls, state: dict | None) -> PopulationPart:
+        part = cls()
         if state and "day" in state:  # a part's state (an older, per-partition population starts afresh)
             part.users, part.members, part.day, part.today = state["users"], state["members"], state["day"], state["today"]
             part.adopters = {facet: dict(state["adopters"].get(facet, {})) for facet in SHARED_FACETS}
@@ -118,20 +121,23 @@ class Organisation:
         self.parts: dict[int, PopulationPart] = {}
         self.views: dict[int, Population] = {}
         self._peer_cache: dict[tuple[str, str], tuple[float, float, float]] = {}
+        self.hours = HourReference(lambda: (p.hours for p in self.parts.values()), HOUR_TREES.size, HOURS_DECAY)
 
     def partition(self, partition: int, state: dict | None = None) -> Population:
         """The population that scoring in `partition` writes to and reads from (its part restored from `state`)."""
         if partition not in self.views or state is not None:
-            self.parts[partition] = PopulationPart.from_state(state, seed=partition)
+            self.parts[partition] = PopulationPart.from_state(state)
             self.views[partition] = Population(self, self.parts[partition])
             self._peer_cache.clear()
+            self.hours.changed()
         return self.views[partition]
 
     def adopt_part(self, partition: int, state: dict) -> None:
         """Another worker's part, as it published it."""
-        self.parts[partition] = PopulationPart.from_state(state, seed=partition)
+        self.parts[partition] = PopulationPart.from_state(state)
         self.views.pop(partition, None)
         self._peer_cache.clear()
+        self.hours.changed()
 
     def forget(self, partition: int) -> None:
         self.views.pop(partition, None)
@@ -216,7 +222,7 @@ class Population:
             org.views[0] = self
         self.org = org
         self.part = part
-        self.hours = part.hours
+        self.hours = HourAnomaly(HOUR_TREES, part.hours, org.hours)
         self._peers: dict[str, PeerBaseline] = {}
 
     def welcome(self, group: str = "") -> None:

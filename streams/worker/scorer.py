@@ -66,8 +66,8 @@ class MemoryStore:
     """Users in a dict and one organisation of every partition's part: `vigil eval`, and tests without a broker.
 
     >>> store = MemoryStore(DetectorConfig())
-    >>> store.entry(b"ann") is store.entry(b"ann"), store.population(3).hours.seed
-    (True, 3)
+    >>> store.entry(b"ann") is store.entry(b"ann"), store.population(3) is store.population(3)
+    (True, True)
     """
 
     def __init__(self, config: DetectorConfig) -> None:

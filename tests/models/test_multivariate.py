@@ -1,0 +1,64 @@
+"""The hours model's masses add up: split over parts, they give the organisation's reference exactly."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from models.multivariate import (
+    FEATURES,
+    HalfSpaces,
+    HourAnomaly,
+    HourMasses,
+    HourReference,
+)
+from models.population import Organisation
+
+TREES = HalfSpaces(seed=42)
+
+
+def hours(seed: int, count: int) -> list[tuple[dict[str, float], int, int]]:
+    """(features, the hour's day, the day it closed): a few late hours, closed the day after."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        day = i // 40
+        closed = day + 1 if rng.random() < 0.1 else day
+        out.append(({f: rng.random() ** 3 for f in FEATURES}, day, closed))
+    return sorted(out, key=lambda h: h[2])
+
+
+def scores(parts: int) -> list[float]:
+    masses = [HourMasses(TREES.size) for _ in range(parts)]
+    reference = HourReference(lambda: masses, TREES.size, masses[0].decay)
+    models = [HourAnomaly(TREES, m, reference, warmup=30) for m in masses]
+    return [round(models[i % parts].score_and_learn(x, day, closed), 9) for i, (x, day, closed) in enumerate(hours(1, 400))]
+
+
+def test_the_score_does_not_depend_on_how_hours_are_spread_over_parts():
+    one = scores(1)
+    assert sum(s > 0 for s in one) > 300, "the model must be warm for most of the hours compared"
+    assert one == scores(3) == scores(7)
+
+
+def test_a_part_that_has_not_moved_to_today_still_counts_its_yesterday():
+    a, b = HourMasses(TREES.size), HourMasses(TREES.size)
+    path = TREES.path(dict.fromkeys(FEATURES, 0.3))
+    a.learn(path, day=5)
+    b.learn(path, day=6)  # b has moved on; a has not seen day 6 yet
+    reference = [0.0] * TREES.size
+    for part in (a, b):
+        part.add_reference(reference, day=7)
+    assert reference[0] == pytest.approx(1 + 0.7)  # day 6 weighs 1 on day 7, day 5 weighs 0.7
+
+
+def test_the_masses_survive_a_restart_through_the_population_state():
+    org = Organisation()
+    population = org.partition(0)
+    for x, day, closed in hours(2, 200):
+        population.hours.score_and_learn(x, day, closed)
+    x = {f: 0.9 for f in FEATURES}
+    before = population.hours.score_and_learn(x, 5, 5)
+    restored = Organisation().partition(0, population.state())
+    assert restored.hours.score_and_learn(x, 5, 5) == pytest.approx(before, abs=1e-3)

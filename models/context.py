@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # population imports the multivariate model; context stays im
     from models.population import Population
 
 DAY = 86400
+FORGET_EVERY = 7  # days of event time between sweeps of a ticket book
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,10 @@ class TicketBook:
     opened no later than an hour after the access and closed no more than
     `grace` seconds before it. Each customer keeps its tickets' spans apart
     (a ticket in week 1 and another in week 4 justify neither week 2 nor 3),
-    overlapping spans merged. Spans that closed more than `keep` seconds
-    before the latest access checked are forgotten: by event time, so a
-    backfill that books weeks of tickets ahead of their events keeps them.
+    overlapping spans merged. Once a week of event time, spans that closed
+    more than `keep` seconds before the latest access checked are forgotten:
+    by event time, so a backfill that books weeks of tickets ahead of their
+    events keeps them (and weekly, as a sweep costs as much as a day's checks).
 
     Examples
     --------
@@ -70,7 +72,7 @@ class TicketBook:
         self.grace = grace
         self.keep = keep
         self.customers: dict[str, list[list]] = {}  # customer -> [[opened, closed or None], ...] by opening
-        self._forgot_day = -1  # event-time day of the last forgetting
+        self._forgot_day = -FORGET_EVERY  # event-time day of the last forgetting
 
     def __len__(self) -> int:
         return len(self.customers)
@@ -87,7 +89,7 @@ class TicketBook:
 
     def covers(self, customer: str, ts: float) -> bool:
         day = int(ts // DAY)
-        if day > self._forgot_day:
+        if day >= self._forgot_day + FORGET_EVERY:
             self._forgot_day = day
             self._forget(before=ts - self.keep)
         for opened, closed in self.customers.get(customer, ()):

@@ -362,7 +362,8 @@ class PeerBaseline:
         return max(math.sqrt(var), math.sqrt(max(mean, 0.0)), 1.0)
 
     def threshold(self, name: str) -> float:
-        return self.mean(name) + self.z * self.spread(name)
+        _, mean, var = self._stats(name)  # read once: this is asked for every record an agent touches
+        return mean + self.z * max(math.sqrt(var), math.sqrt(max(mean, 0.0)), 1.0)
 
     def week_threshold(self, name: str, days: int = 7) -> float:
         """A sum of `days` user-days above which the group's members rarely go."""

@@ -15,18 +15,17 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from models import DetectorConfig, Profile
 from models.risk import BANDS
 from streams.contract import (
     InvalidRecord,
-    Message,
     parse_directory_entry,
     parse_event,
     parse_ticket,
-    partition_for,
 )
+from streams.envelopes import EVENT_TIME_HEADER, PER_ENVELOPE, Envelope, envelopes, event_time_header, in_event_time_order
 from streams.errors import VigilError
 from streams.sources.files import read_records
 from streams.worker.scorer import MemoryStore, Scorer
@@ -91,12 +90,14 @@ def _epoch_day(iso_date: str) -> int:
     return int(datetime.fromisoformat(iso_date).replace(tzinfo=timezone.utc).timestamp() // DAY)
 
 
-def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), partitions: int = 1) -> RunResult:
-    """Score every event of `data` in event-time order through the worker's `Scorer`; keep what the metrics need.
+def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), partitions: int = 1,
+           per_envelope: int = PER_ENVELOPE) -> RunResult:
+    """Score every event of `data` through the worker's `Scorer`, in the messages and order the worker takes.
 
     As the worker scores a backfill fed by `vigil ingest` or `vigil demo`: the directory and every ticket are
-    known before the first event, each user's events go to the user's partition of `partitions`, and each
-    partition has its own population, seeded by its number.
+    known before the first event; the events travel in the envelopes `EventProducer` cuts (`per_envelope`
+    events at most; 1 replays each event in event-time order on its own), each to its partition of
+    `partitions`; and the consumer takes them in event time (`streams/envelopes.py`).
     """
     profiles = {e["user"].encode(): Profile.from_entry(parse_directory_entry(e, data.zone)) for e in data.directory}
     store = MemoryStore(config)
@@ -108,34 +109,23 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), pa
     alerts, first_malicious, series = [], {}, defaultdict(list)
     daily_peaks: dict[str, dict[str, float]] = defaultdict(dict)
     active_days: set[tuple[str, int]] = set()
-    offsets = [0] * partitions
     model_seconds = 0.0
     clock = time.perf_counter
-    for raw in data.events:
-        try:
-            event = parse_event(raw)
-        except InvalidRecord:
-            continue
-        user, key = event.user, event.user.encode()
-        partition = partition_for(key, partitions)
+    for partition, (offset, message) in _as_the_worker_reads(data.events, partitions, per_envelope):
         started = clock()
-        out = scorer.score_events(Message([event], False, b""), partition, offsets[partition], key)
+        out = scorer.score(message.value, partition, offset, None)
         model_seconds += clock() - started
-        offsets[partition] += 1
-        if not out.records:
-            continue  # dead-lettered, as the worker would (an event dated in the future)
-        [record] = out.records
-
-        day = int(event.ts // DAY)
-        if event.event_id in data.malicious:
-            first_malicious.setdefault(user, event.ts)
-        elif user not in data.insiders:
-            active_days.add((user, day))
-        peaks = daily_peaks[str(day)]
-        peaks[user] = max(peaks.get(user, 0.0), record.risk)
+        for record in out.records:  # a dead-lettered event has none, as in the worker (an event dated in the future)
+            user, day = record.user, int(record.ts // DAY)
+            if record.event_id in data.malicious:
+                first_malicious.setdefault(user, record.ts)
+            elif user not in data.insiders:
+                active_days.add((user, day))
+            peaks = daily_peaks[str(day)]
+            peaks[user] = max(peaks.get(user, 0.0), record.risk)
+            if user in track:
+                series[user].append((record.ts, record.risk))
         alerts.extend(alert for _, alert in out.alerts)
-        if user in track:
-            series[user].append((event.ts, record.risk))
     sizes = [len(json.dumps(e.detector.state(), separators=(",", ":"))) for e in store.users.values()]
     return RunResult(
         name=data.name, events=len(data.events), users=len(store.users), model_seconds=model_seconds,
@@ -145,6 +135,16 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), pa
                                                   for c, days in data.confounder_days.items()},
         daily_peaks=dict(daily_peaks), series=dict(series), intensity=data.intensity,
     )
+
+
+def _as_the_worker_reads(events: list[dict], partitions: int,
+                         per_envelope: int) -> Iterator[tuple[int, tuple[int, Envelope]]]:
+    """(partition, (offset, envelope)) of every envelope `events` make, in the worker's event-time order."""
+    queues: dict[int, list[tuple[int, tuple[int, Envelope]]]] = defaultdict(list)
+    for one in envelopes(events, partitions, per_envelope):
+        queue = queues[one.partition]
+        queue.append((int(event_time_header(one.events).get(EVENT_TIME_HEADER, b"0")), (len(queue), one)))
+    return in_event_time_order(queues)
 
 
 def simulated(seed: int, users: int, days: int, insiders_per_scenario: int = 1) -> Labelled:

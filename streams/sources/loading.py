@@ -24,6 +24,7 @@ from streams.contract import (
     parse_event,
     parse_ticket,
 )
+from streams.envelopes import envelopes
 from streams.settings import Settings
 from streams.sources.adapters import (
     LINE_FORMATS,
@@ -129,11 +130,10 @@ def send_context(settings: Settings, org) -> int:
         return producer.send_all("tickets", org.ticket_log, "ticket_id")
 
 
-def send_events(settings: Settings, events: list[dict], console: Console, chunk: int = 5000) -> int:
+def send_events(settings: Settings, events: list[dict], console: Console) -> int:
     """Send events in batch envelopes (in the order given: event time), with a progress bar."""
     with EventProducer(settings) as producer, progress(console) as bar:
         task = bar.add_task("send events", total=len(events))
-        for start in range(0, len(events), chunk):
-            producer.send_events(events[start:start + chunk])
-            bar.update(task, completed=min(start + chunk, len(events)))
+        for one in envelopes(events, producer.event_partitions()):
+            bar.advance(task, producer.send_envelopes([one]))
     return len(events)

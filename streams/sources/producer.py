@@ -7,7 +7,7 @@ from typing import Iterable
 import orjson
 from kafka import KafkaProducer
 
-from streams.contract import envelope, partition_for
+from streams.envelopes import PER_ENVELOPE, Envelope, envelopes
 from streams.settings import Settings
 
 
@@ -34,24 +34,23 @@ class EventProducer:
         self.producer.send(self.settings.topic(topic), key=key, value=value,
                            headers=list((headers or {}).items()) or None)
 
-    def send_events(self, events: Iterable[dict], per_envelope: int = 500) -> int:
-        """Send events as batch envelopes: each holds up to `per_envelope` events of one partition, in order."""
-        topic = self.settings.topic("events")
-        partitions = len(self.producer.partitions_for(topic))
-        pending: dict[int, list[dict]] = {}
-        sent = 0
-        for event in events:
-            p = partition_for(str(event["user"]).encode(), partitions)
-            batch = pending.setdefault(p, [])
-            batch.append(event)
-            if len(batch) >= per_envelope:
-                self.producer.send(topic, value=envelope(batch), partition=p)
-                pending[p] = []
-            sent += 1
-        for p, batch in pending.items():
-            if batch:
-                self.producer.send(topic, value=envelope(batch), partition=p)
+    def event_partitions(self) -> int:
+        """How many partitions vigil.events has."""
+        return len(self.producer.partitions_for(self.settings.topic("events")))
+
+    def send_envelopes(self, cut: Iterable[Envelope]) -> int:
+        """Send envelopes (`streams/envelopes.py`) to their partitions of vigil.events, each with its event-time
+        header; return the events sent."""
+        topic, sent = self.settings.topic("events"), 0
+        for one in cut:
+            self.producer.send(topic, value=one.value, partition=one.partition,
+                               headers=list(one.headers.items()) or None)
+            sent += len(one.events)
         return sent
+
+    def send_events(self, events: Iterable[dict], per_envelope: int = PER_ENVELOPE) -> int:
+        """Send events, in event-time order, as batch envelopes of one partition each (`streams/envelopes.py`)."""
+        return self.send_envelopes(envelopes(events, self.event_partitions(), per_envelope))
 
     def send_all(self, topic: str, records: Iterable[dict], key_field: str) -> int:
         n = 0

@@ -11,19 +11,17 @@ which names the source field.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 import faust
 import orjson
 
-from streams.contract import InvalidRecord, envelope, partition_for
+from streams.contract import InvalidRecord
+from streams.envelopes import EnvelopeCutter
 from streams.settings import Settings
 from streams.sources.adapters import TICKET_FORMATS, adapt, records_of, with_customer
 from streams.worker.inbox import Inbox, describe
 from streams.worker.ticket_index import TicketIndex
 
 BATCH, WITHIN = 500, 0.02  # messages mapped at a time; the longest wait to fill a batch (seconds)
-PER_ENVELOPE = 500  # events per envelope at most, as EventProducer sends them (well under Kafka's 1 MB message)
 
 
 def register(app: faust.App, settings: Settings, events: faust.TopicT, inbox: Inbox) -> None:
@@ -43,15 +41,12 @@ def _intake_agent(app: faust.App, fmt: str, source: faust.TopicT, events: faust.
         async for batch in stream.take_events(BATCH, within=WITHIN):
             if tickets is not None:  # a ticket's customer must be known before the event is scored
                 await tickets.loaded.wait()
-            homes: dict[int, list[dict]] = defaultdict(list)  # partition of vigil.events -> its users' events
+            cutter, cut = EnvelopeCutter(partitions), []  # envelopes per partition, as Vigil's own producers send
             for event in batch:
                 for mapped in await _mapped(fmt, event.message, inbox):
-                    if tickets is not None:
-                        mapped = with_customer(mapped, tickets.customers)
-                    homes[partition_for(mapped["user"].encode(), partitions)].append(mapped)
-            for partition, home in homes.items():  # envelopes per partition, as Vigil's own producers send them
-                for start in range(0, len(home), PER_ENVELOPE):  # a CloudTrail file can map to thousands
-                    await events.send(value=envelope(home[start:start + PER_ENVELOPE]), partition=partition)
+                    cut += cutter.add(with_customer(mapped, tickets.customers) if tickets else mapped)
+            for one in cut + cutter.flush():
+                await events.send(value=one.value, partition=one.partition, headers=one.headers)
 
 
 async def _mapped(fmt: str, message, inbox: Inbox) -> list[dict]:

@@ -271,6 +271,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     scorer = Scorer(settings.detector, settings.partitions, store, directory.profile, settings.max_future_seconds)
     delivery = Delivery(app, topics, store, counters, board, (user_state, ticket_books))
     kafka_driver.save_before_commit(app, delivery.save_state)
+    kafka_driver.order_by_event_time(app, settings.topic("events"))  # a backfill's partitions keep pace (envelopes.py)
 
     @app.on_partitions_revoked.connect
     async def forget_partitions(app, revoked, **kwargs) -> None:

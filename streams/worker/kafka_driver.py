@@ -74,6 +74,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
+import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
@@ -96,6 +97,7 @@ FETCH_MAX_WAIT_MS = 100
 log = logging.getLogger(__name__)
 
 HELD_BYTES = 64 * 1024 * 1024  # records held back for event time, at most: beyond, order gives way to memory
+MAX_IDLE_SECONDS = 2.0  # the longest a record waits for a partition that is behind (Kafka Streams' max.task.idle.ms)
 _savers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> save
 _ordered: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> topics taken in event time
 
@@ -141,6 +143,10 @@ def event_time(record) -> int:
 class EventTimeOrder(DefaultSchedulingStrategy):
     """Faust's consumer scheduler, with the partitions of `topics` merged by `event_time` across fetches.
 
+    A record waits while a partition already read from has no record fetched and Kafka holds more of it, as
+    in Kafka Streams; never longer than `max_idle` seconds (a high watermark can stay above the last record,
+    e.g. behind a transaction marker), nor once `held_bytes` are held.
+
     Parameters
     ----------
     topics
@@ -149,6 +155,10 @@ class EventTimeOrder(DefaultSchedulingStrategy):
         The offset Kafka will give a partition's next record, as last fetched (None if not known).
     held_bytes
         Records held back at most; past it the next record goes out whatever its partitions' progress.
+    max_idle
+        Seconds a record may wait for a partition that is behind.
+    clock
+        Monotonic seconds, for `max_idle`.
 
     Examples
     --------
@@ -164,16 +174,21 @@ class EventTimeOrder(DefaultSchedulingStrategy):
     """
 
     def __init__(self, topics: Collection[str], highwater: Callable[[TP], int | None],
-                 held_bytes: int = HELD_BYTES) -> None:
+                 held_bytes: int = HELD_BYTES, max_idle: float = MAX_IDLE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.topics, self.highwater, self.held_bytes = frozenset(topics), highwater, held_bytes
-        self.held: dict[TP, deque] = {}
+        self.max_idle, self.clock = max_idle, clock
+        self.held: dict[TP, deque] = {}  # fetched, not yet delivered; a partition stays once read from
+        self.read_to: dict[TP, int] = {}  # offset of the last record fetched
         self.holding = 0  # bytes of the records in `held`
+        self.waiting_since: float | None = None
 
     def iterate(self, records: Mapping[TP, list]) -> Iterator[tuple[TP, object]]:
         yield from super().iterate({tp: rs for tp, rs in records.items() if tp.topic not in self.topics})
         for tp, fetched in records.items():
             if tp.topic in self.topics and fetched:
                 self.held.setdefault(tp, deque()).extend(fetched)
+                self.read_to[tp] = fetched[-1].offset
                 self.holding += sum(len(r.value or b"") for r in fetched)
         yield from self._in_event_time()
 
@@ -181,6 +196,8 @@ class EventTimeOrder(DefaultSchedulingStrategy):
         heads = [(event_time(queue[0]), tp.topic, tp.partition, tp) for tp, queue in self.held.items() if queue]
         heapq.heapify(heads)
         while heads:
+            if self._must_wait():
+                return  # the rest waits for the next fetch of the partition behind
             tp = heapq.heappop(heads)[3]
             queue = self.held[tp]
             record = queue.popleft()
@@ -188,20 +205,30 @@ class EventTimeOrder(DefaultSchedulingStrategy):
             yield tp, record
             if queue:
                 heapq.heappush(heads, (event_time(queue[0]), tp.topic, tp.partition, tp))
-            elif heads and self.holding <= self.held_bytes and self._behind(tp, record.offset):
-                return  # the rest waits for the next fetch of `tp`
+        self.waiting_since = None
 
-    def _behind(self, tp: TP, offset: int) -> bool:
+    def _must_wait(self) -> bool:
+        if self.holding > self.held_bytes or not any(self._behind(tp) for tp, queue in self.held.items() if not queue):
+            self.waiting_since = None
+            return False
+        now = self.clock()
+        if self.waiting_since is None:
+            self.waiting_since = now
+        return now - self.waiting_since < self.max_idle
+
+    def _behind(self, tp: TP) -> bool:
         try:
             highwater = self.highwater(tp)
         except AssertionError:  # aiokafka's answer for a partition no longer assigned
             return False
-        return highwater is not None and offset + 1 < highwater
+        return highwater is not None and self.read_to[tp] + 1 < highwater
 
     def clear(self) -> None:
         """Forget what is held: after a rebalance Faust seeks back to the committed offsets and reads it again."""
         self.held.clear()
+        self.read_to.clear()
         self.holding = 0
+        self.waiting_since = None
 
 
 async def produce_batches(app, topic: str, records: Mapping[int, list[tuple[bytes, bytes]]]) -> dict[TP, int]:

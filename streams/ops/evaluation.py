@@ -189,9 +189,10 @@ def from_files(events: Path, truth: Path, directory: Path | None = None, tickets
 @dataclass
 class ScenarioScore:
     scenario: str
-    runs: int
+    runs: int  # insiders who acted within the run
     detected: int
     delays_h: list[float]
+    idle: int = 0  # insiders whose scenario had not begun when the run ended: nothing to detect, not counted
 
     @property
     def rate(self) -> float:
@@ -236,7 +237,7 @@ class Report:
 
     def to_dict(self) -> dict:
         return {
-            "scenarios": [{"scenario": s.scenario, "runs": s.runs, "detected": s.detected, "rate": s.rate,
+            "scenarios": [{"scenario": s.scenario, "runs": s.runs, "idle": s.idle, "detected": s.detected, "rate": s.rate,
                            "median_delay_h": s.median_h, "max_delay_h": s.max_h} for s in self.scenarios],
             "false_alerts": self.false_alerts, "benign_user_days": self.benign_user_days,
             "false_alerts_per_1000_benign_user_days": self.false_per_1000,
@@ -279,6 +280,9 @@ def score(results: list[RunResult], budget: int = 5) -> Report:
                 days_by_confounder[confounder] += 1
         for user, scenario in run.insiders.items():
             entry = by_scenario.setdefault(scenario, ScenarioScore(scenario, 0, 0, []))
+            if user not in run.first_malicious:
+                entry.idle += 1
+                continue
             entry.runs += 1
             delay = detection(run, user)
             if delay is not None:

@@ -74,6 +74,8 @@ def curve(results: list[RunResult]) -> dict[str, list[dict]]:
     table: dict[str, list[dict]] = {}
     for run in results:
         for user, scenario in run.insiders.items():
+            if user not in run.first_malicious:
+                continue  # never acted within the run (counted apart in the report)
             bins = table.setdefault(scenario, [{"from": lo, "to": min(hi, 1.0), "insiders": 0, "detected": 0,
                                                 "delays": []} for lo, hi in INTENSITY_BINS])
             intensity = run.intensity[user]
@@ -103,10 +105,11 @@ def markdown(summaries: list[dict]) -> str:
         lines += [f"### {s['set']} ({s['runs']})", "",
                   "| scenario | detected | median delay | intensity 0–¼ | ¼–½ | ½–¾ | ¾–1 |", "|---|---|---|---|---|---|---|"]
         for row in report["scenarios"]:
-            cells = [_cell(c) for c in s["curve"][row["scenario"]]]
+            cells = [_cell(c) for c in s["curve"].get(row["scenario"], [])] or ["—"] * len(INTENSITY_BINS)
             slow = " (low and slow)" if row["scenario"] in LOW_AND_SLOW else ""
-            lines.append(f"| {row['scenario']}{slow} | {row['detected']}/{row['runs']} | {_hours(row['median_delay_h'])} | "
-                         + " | ".join(cells) + " |")
+            idle = f" ({row['idle']} never acted)" if row.get("idle") else ""
+            lines.append(f"| {row['scenario']}{slow} | {row['detected']}/{row['runs']}{idle} | "
+                         f"{_hours(row['median_delay_h'])} | " + " | ".join(cells) + " |")
         worst = report["worst_day"]
         lines += ["", f"False alerts (high+): **{report['false_alerts_per_1000_benign_user_days']:.2f} per 1,000 benign "
                       f"user-days** ({report['false_alerts']} in {report['benign_user_days']:,}); worst day "

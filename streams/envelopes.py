@@ -7,10 +7,11 @@ organisation-wide population (a team's day, the shared hours model) is then
 judged with some teams' mornings counted and others' not. Two rules keep the
 worker in event time, as Kafka Streams does:
 
-- an envelope holds at most `PER_ENVELOPE` events of one partition and spans at
-  most `SPAN_SECONDS` of event time, and carries its first event's time in the
-  `EVENT_TIME_HEADER` header (not the record's timestamp, which retention
-  reads: a month-old timestamp would be deleted at once);
+- an envelope holds at most `PER_ENVELOPE` events of one partition, is closed
+  once the stream has moved `SPAN_SECONDS` of event time past its first event,
+  and carries that event's time in the `EVENT_TIME_HEADER` header (not the
+  record's timestamp, which retention reads: a month-old timestamp would be
+  deleted at once);
 - the consumer takes envelopes of all partitions in order of that time
   (`streams/worker/kafka_driver.py` `EventTimeOrder`), and `vigil eval` replays
   the very same envelopes in the same order (`in_event_time_order`), so the
@@ -60,8 +61,9 @@ class Envelope:
 
 
 class EnvelopeCutter:
-    """Groups events, given in event-time order, into envelopes per partition; an envelope is cut when full or
-    when the next event of its partition falls more than `span` seconds after its first.
+    """Groups events, given in event-time order, into envelopes per partition. An envelope is cut when full,
+    or once the stream has moved more than `span` seconds past its first event: a quiet partition's evening
+    envelope goes out with the evening, not with that partition's next event in the morning.
 
     Examples
     --------
@@ -71,6 +73,10 @@ class EnvelopeCutter:
     >>> cut = [e for s in seconds for e in cutter.add({"user": "ann", "ts": (nine + s) * 1000})]
     >>> [[e["ts"] // 1000 - nine for e in envelope.events] for envelope in cut + cutter.flush()]
     [[0, 60, 120], [180], [600]]
+    >>> quiet = EnvelopeCutter(partitions=2, span=300)  # ann and ida hash to partitions 0 and 1
+    >>> [[e.partition for e in quiet.add({"user": user, "ts": (nine + s) * 1000})]
+    ...  for user, s in (("ann", 0), ("ida", 200), ("ida", 400))]  # ida's second event closes ann's envelope
+    [[], [], [0]]
     """
 
     def __init__(self, partitions: int, per_envelope: int = PER_ENVELOPE, span: float = SPAN_SECONDS) -> None:
@@ -78,28 +84,39 @@ class EnvelopeCutter:
             raise ValueError("an envelope cutter needs partitions ≥ 1, per_envelope ≥ 1 and span > 0")
         self.partitions, self.per_envelope, self.span = partitions, per_envelope, span
         self.open: dict[int, Envelope] = {}
+        self.oldest = float("inf")  # earliest start among the open envelopes
 
     def add(self, event: dict) -> list[Envelope]:
-        """Add one event; return the envelope it closed, if any (the event opens the next)."""
+        """Add one event; return the envelopes it closed (a full one of its partition, and any the stream has
+        moved past), in partition order."""
         partition = partition_for(str(event["user"]).encode(), self.partitions)
         ts = _seconds(event)
-        current = self.open.get(partition)
         closed = []
-        if current is not None and (len(current.events) >= self.per_envelope or (
-                ts is not None and current.start is not None and ts - current.start > self.span)):
+        current = self.open.get(partition)
+        if current is not None and len(current.events) >= self.per_envelope:
             closed.append(self.open.pop(partition))
-            current = None
+        if ts is not None and ts - self.oldest > self.span:
+            closed += self._older_than(ts - self.span)
+        current = self.open.get(partition)
         if current is None:
             current = self.open[partition] = Envelope(partition)
         current.events.append(event)
-        if current.start is None:
+        if current.start is None and ts is not None:
             current.start = ts
+            self.oldest = min(self.oldest, ts)
+        return closed
+
+    def _older_than(self, start: float) -> list[Envelope]:
+        old = [p for p in sorted(self.open) if self.open[p].start is not None and self.open[p].start < start]
+        closed = [self.open.pop(p) for p in old]
+        self.oldest = min((e.start for e in self.open.values() if e.start is not None), default=float("inf"))
         return closed
 
     def flush(self) -> list[Envelope]:
         """The envelopes still open, in partition order."""
         closed = [self.open[p] for p in sorted(self.open)]
         self.open.clear()
+        self.oldest = float("inf")
         return closed
 
 

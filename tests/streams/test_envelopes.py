@@ -36,6 +36,15 @@ def test_an_envelope_spans_at_most_five_minutes_and_500_events_of_one_partition(
     assert {one.partition for one in cut} == {0, 1, 2, 3}
 
 
+def test_no_envelope_stays_open_once_the_stream_is_five_minutes_past_its_start():
+    # A quiet partition's evening envelope goes out with the evening, so the consumer can keep it in step.
+    cutter = EnvelopeCutter(partitions=4)
+    for event in organisation_events(seed=2, users=6, events=400):  # six users: partitions are often quiet
+        cutter.add(event)
+        now = event["ts"] / 1000
+        assert all(now - one.start <= 300 for one in cutter.open.values() if one.start is not None)
+
+
 def test_an_event_without_a_valid_time_travels_in_the_current_envelope_and_dates_nothing():
     cutter = EnvelopeCutter(partitions=1)
     cutter.add({"user": "ann", "ts": "not a time"})

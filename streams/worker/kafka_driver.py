@@ -195,17 +195,18 @@ class EventTimeOrder(DefaultSchedulingStrategy):
     def _in_event_time(self) -> Iterator[tuple[TP, object]]:
         heads = [(event_time(queue[0]), tp.topic, tp.partition, tp) for tp, queue in self.held.items() if queue]
         heapq.heapify(heads)
-        while heads:
-            if self._must_wait():
-                return  # the rest waits for the next fetch of the partition behind
-            tp = heapq.heappop(heads)[3]
-            queue = self.held[tp]
-            record = queue.popleft()
-            self.holding -= len(record.value or b"")
-            yield tp, record
-            if queue:
+        while heads and not self._must_wait():  # asked again whenever a partition runs dry
+            while heads:
+                tp = heapq.heappop(heads)[3]
+                queue = self.held[tp]
+                record = queue.popleft()
+                self.holding -= len(record.value or b"")
+                yield tp, record
+                if not queue:
+                    break
                 heapq.heappush(heads, (event_time(queue[0]), tp.topic, tp.partition, tp))
-        self.waiting_since = None
+        if not heads:
+            self.waiting_since = None  # all delivered: the next wait starts its own clock
 
     def _must_wait(self) -> bool:
         if self.holding > self.held_bytes or not any(self._behind(tp) for tp, queue in self.held.items() if not queue):

@@ -99,7 +99,7 @@ def test_held_records_give_way_to_time_memory_and_a_rebalance():
     holding.clear()  # Faust seeks back to the committed offsets and reads them again
     assert list(holding.iterate({})) == []
     capped = EventTimeOrder({TOPIC}, behind, held_bytes=15)
-    assert [r.timestamp for _, r in capped.iterate(fetched)] == [10, 20]  # until what is held fits
+    assert [r.timestamp for _, r in capped.iterate(fetched)] == [10, 20, 30]  # past the cap nobody waits
 
 
 def test_other_topics_keep_faust_round_robin_and_a_bad_header_falls_back_to_the_record_time():
@@ -120,3 +120,26 @@ def test_a_partition_that_stays_behind_holds_the_others_back_for_two_seconds_at_
     assert list(order.iterate({})) == []
     now[0] = 2.1
     assert [r.timestamp for _, r in order.iterate({})] == [20]
+
+
+def test_a_wait_after_everything_was_delivered_gets_its_full_two_seconds():
+    a, b = TP(TOPIC, 0), TP(TOPIC, 1)
+    now, high = [0.0], {a: 9, b: 9}
+    order = EventTimeOrder({TOPIC}, highwater=high.get, clock=lambda: now[0])
+    assert [r.timestamp for _, r in order.iterate({a: [Record(0, 10, (), b"")], b: [Record(0, 20, (), b"")]})] == [10]
+    now[0] = 1.0  # partition 0's next record arrives; partition 1's as well: all goes out
+    high.update({a: 2, b: 2})
+    assert [r.timestamp for _, r in order.iterate({a: [Record(1, 30, (), b"")], b: [Record(1, 40, (), b"")]})] == [20, 30, 40]
+    now[0], high[a], high[b] = 5.0, 9, 9
+    assert [r.timestamp for _, r in order.iterate({a: [Record(2, 50, (), b"")], b: [Record(2, 60, (), b"")]})] == [50]
+
+
+def test_the_worker_takes_its_events_topic_in_event_time(tmp_path):
+    from streams.settings import Settings
+    from streams.store.clickhouse import ClickHouseStore
+    from streams.worker.app import create_app
+
+    settings = Settings(data_dir=tmp_path, kafka_bootstrap="127.0.0.1:1", topic_prefix="acme")
+    app = create_app(settings, ClickHouseStore(f"chdb://{tmp_path / 'clickhouse'}"))
+    assert isinstance(app.consumer.scheduler, EventTimeOrder)
+    assert app.consumer.scheduler.topics == {"acme.events"}

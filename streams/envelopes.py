@@ -21,7 +21,7 @@ worker in event time, as Kafka Streams does:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from streams.contract import InvalidRecord, envelope, parse_ts, partition_for
@@ -31,33 +31,37 @@ SPAN_SECONDS = 300.0  # event time one envelope may span: the most one partition
 EVENT_TIME_HEADER = "vigil-event-time"  # epoch milliseconds of the envelope's first event, ASCII
 
 
-def event_time_header(events: Sequence[dict]) -> dict[str, bytes]:
-    """The header that tells a consumer when an envelope's events begin (none if no event has a valid time).
-
-    >>> event_time_header([{"ts": "2026-11-02T09:00:00Z"}, {"ts": 1793610000000}])
-    {'vigil-event-time': b'1793610000000'}
-    >>> event_time_header([{"ts": "yesterday"}])
-    {}
-    """
-    times = [t for t in map(_seconds, events) if t is not None]
-    return {EVENT_TIME_HEADER: str(round(min(times) * 1000)).encode()} if times else {}
-
-
 @dataclass
 class Envelope:
-    """Events of one partition on their way to vigil.events."""
+    """Events of one partition on their way to vigil.events, and when they begin.
+
+    >>> one = Envelope(0)
+    >>> one.add({"ts": "2026-11-02T09:01:00Z"}, 1793610060.0); one.add({"ts": "yesterday"}, None)
+    >>> one.headers, len(one.events)
+    ({'vigil-event-time': b'1793610060000'}, 2)
+    """
 
     partition: int
     events: list[dict] = field(default_factory=list)
-    start: float | None = None  # event time of the first event with one
+    start: float | None = None  # event time of its earliest event (that has a valid one), seconds
+
+    def add(self, event: dict, ts: float | None) -> None:
+        self.events.append(event)
+        if ts is not None and (self.start is None or ts < self.start):
+            self.start = ts
 
     @property
     def value(self) -> bytes:
         return envelope(self.events)
 
     @property
+    def time_ms(self) -> int | None:
+        return None if self.start is None else round(self.start * 1000)
+
+    @property
     def headers(self) -> dict[str, bytes]:
-        return event_time_header(self.events)
+        """The event-time header (none if no event has a valid time: the worker dead-letters those)."""
+        return {} if self.start is None else {EVENT_TIME_HEADER: str(self.time_ms).encode()}
 
 
 class EnvelopeCutter:
@@ -100,9 +104,8 @@ class EnvelopeCutter:
         current = self.open.get(partition)
         if current is None:
             current = self.open[partition] = Envelope(partition)
-        current.events.append(event)
-        if current.start is None and ts is not None:
-            current.start = ts
+        current.add(event, ts)
+        if ts is not None:
             self.oldest = min(self.oldest, ts)
         return closed
 

@@ -13,6 +13,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
+from streams.contract import parse_ts
 from tests.integration.conftest import wait_for
 from tests.streams.test_adapters import CLOUDTRAIL_FILE, ECS_FLAT, ECS_NESTED
 
@@ -73,6 +74,12 @@ def test_ecs_lines_shipped_by_kcat_are_rekeyed_by_user_scored_and_the_unmappable
     rows = worker.query("SELECT user, count(), max(user_events), uniqExact(src_partition) FROM vigil.scored_events "
                         "GROUP BY user ORDER BY user")
     assert rows == [["ann", 6, 6, 1], ["bob", 6, 6, 1]]  # every event of a user counted, in one partition
+    # Each envelope the intake sent carries its earliest event's time, which the consumer orders partitions by.
+    sent = worker.consume("events", 1, timeout=20)
+    assert sent
+    for message in sent:
+        first = min(parse_ts(e["ts"], "ts") for e in orjson.loads(message.value)["events"])
+        assert dict(message.headers)["vigil-event-time"] == str(round(first * 1000)).encode()
     letters = worker.consume("deadletter", len(bad) + 1, timeout=20)
     assert {m.value: dict(m.headers)["vigil.reason"].decode() for m in letters}.keys() == bad.keys()
     for letter in letters:

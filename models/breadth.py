@@ -71,7 +71,7 @@ class CustomerBreadth:
         if event.record_id is None:
             return []
         signals = []
-        bit = self.hour_count.counter.bit(event.record_id)
+        bit = ctx.customer_bit(event.record_id)
         explained = ctx.justified is True
         for window, count, share, label in ((self.hour, self.hour_count, self.shares[0], "within one hour"),
                                             (self.day, self.day_count, self.shares[1], "today")):

@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from models.distinct import LinearCounter
+
 if TYPE_CHECKING:  # population imports the multivariate model; context stays import-light
     from models.population import Population
 
 DAY = 86400
+_CUSTOMERS = LinearCounter()  # the size every customer counter has
 FORGET_EVERY = 7  # days of event time between sweeps of a ticket book
 
 
@@ -131,3 +134,12 @@ class Context:
     #: Set by the detector for each event: whether a ticket of the user's covers the customer it touches
     #: (None: not a customer touch, or no ticket feed). Judged once, read by every signal.
     justified: bool | None = None
+    _bit_of: str | None = field(default=None, repr=False, compare=False)
+    _bit: int = field(default=0, repr=False, compare=False)
+
+    def customer_bit(self, record_id: str) -> int:
+        """The bit `record_id` sets in a `LinearCounter` of the default size: three signals count the event's
+        customer, and it is hashed once."""
+        if record_id is not self._bit_of:
+            self._bit_of, self._bit = record_id, _CUSTOMERS.bit(record_id)
+        return self._bit

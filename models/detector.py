@@ -71,8 +71,9 @@ class Assessment:
 class HourProfile:
     """The current user-hour, summarised for the multivariate model (volume and breadth are read at close)."""
 
-    def __init__(self) -> None:
-        self.hour = -1
+    def __init__(self, hour: int = -1) -> None:
+        self.hour = hour
+        self.ends = (hour + 1) * 3600  # event time from which an event belongs to a later hour
         self.values = dict.fromkeys(FEATURES, 0.0)
 
     def state(self) -> list:
@@ -81,6 +82,7 @@ class HourProfile:
     def restore(self, state: list | None) -> HourProfile:
         if state:
             self.hour, values = state
+            self.ends = (self.hour + 1) * 3600
             self.values = dict(zip(FEATURES, values))
         return self
 
@@ -120,6 +122,7 @@ class UserDetector:
         }
         for name, signal in self.signals.items():
             signal.restore(state.get(name))
+        self._observers = [signal.observe for signal in self.signals.values()]  # looked up once, called per event
         self.ledger = RiskLedger(config.half_life_hours * 3600, config.family_cap).restore(state.get("ledger"))
         self.bands = RiskBands(config.band_thresholds, config.hysteresis)
         self.bands.level = state.get("band", 0)
@@ -139,10 +142,12 @@ class UserDetector:
             self.day = day
             ctx.population.arrive(day, *ctx.profile.groups)
         ctx.justified = justified(event, ctx)
-        signals = self._hour_anomaly(event, ctx)
-        for signal in self.signals.values():
-            signals += signal.observe(event, ctx)
-        signals += self.lookback.observe(self.signals["persistence"], ctx, event.ts)
+        signals = self._hour_anomaly(event, ctx) if event.ts >= self.hour.ends else []
+        for observe in self._observers:
+            if found := observe(event, ctx):
+                signals += found
+        if found := self.lookback.observe(self.signals["persistence"], ctx, event.ts):
+            signals += found
         self._profile(event)
         self.events += 1
 
@@ -215,10 +220,8 @@ class UserDetector:
             values["new_context"] = min(values["new_context"] + by_name["first_seen"].fresh / 3, 1.0)
 
     def _hour_anomaly(self, event: AccessEvent, ctx: Context) -> list[Signal]:
-        if event.hour <= self.hour.hour:
-            return []
-        closed, self.hour = self.hour, HourProfile()
-        self.hour.hour = event.hour
+        """Judge the user-hour that `event`, the first of a later hour, closes."""
+        closed, self.hour = self.hour, HourProfile(event.hour)
         if closed.hour < 0 or self.events < 100 or not self.config.multivariate:  # first days teach it nothing useful
             return []
         # The signals have not rolled to the new hour yet: their windows still hold the closed one.

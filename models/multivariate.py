@@ -13,12 +13,15 @@ partition count.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 
 from river.tree.padded import PaddedBranch, make_padded_tree
 
 #: Features of a closed user-hour, each scaled to [0, 1] against the user's own baselines.
 FEATURES = ("volume", "breadth", "unjustified", "rare_hour", "exfil", "new_context")
+#: Paths remembered by `HalfSpaces.path` before it starts afresh.
+MAX_PATHS = 4096
 
 
 class HalfSpaces:
@@ -30,7 +33,7 @@ class HalfSpaces:
     --------
     >>> trees = HalfSpaces(seed=1, n_trees=2, height=3)
     >>> trees.path(dict.fromkeys(FEATURES, 0.5))[:4]  # root to leaf in the first tree, then the second's
-    [0, 1, 4, 9]
+    (0, 1, 4, 9)
     >>> trees.size
     30
 
@@ -48,6 +51,10 @@ class HalfSpaces:
             root = make_padded_tree(limits={f: (0.0, 1.0) for f in sorted(FEATURES)}, height=height, padding=0.15,
                                     rng=rng, l_mass=0, r_mass=0)
             self._lay_out(root, tree * self.nodes, 0)
+        # Every threshold on each feature, sorted: points between the same cuts of every feature take the same path.
+        self.cuts = [sorted({self.threshold[i] for i in range(self.size) if self.feature[i] == f})
+                     for f in range(len(FEATURES))]
+        self._paths: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def _lay_out(self, node, offset: int, index: int) -> None:
         if isinstance(node, PaddedBranch):
@@ -56,19 +63,35 @@ class HalfSpaces:
             self._lay_out(node.children[0], offset, 2 * index + 1)
             self._lay_out(node.children[1], offset, 2 * index + 2)
 
-    def path(self, x: dict[str, float]) -> list[int]:
+    def path(self, x: dict[str, float]) -> tuple[int, ...]:
         """The nodes `x` falls in, root to leaf, tree after tree."""
-        values = [x[f] for f in FEATURES]
-        feature, threshold, nodes, path = self.feature, self.threshold, self.nodes, []
-        for offset in range(0, self.size, nodes):
-            index = 0
-            for _ in range(self.height):
-                path.append(offset + index)
-                index = 2 * index + (2 if values[feature[offset + index]] >= threshold[offset + index] else 1)
-            path.append(offset + index)
-        return path
+        return self.locate(x)[1]
 
-    def score(self, path: list[int], masses: list[float]) -> float:
+    def locate(self, x: dict[str, float]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(cell, path) of `x`: its place between every feature's cuts, which decides its path (remembered per
+        cell: most user-hours fall in a few)."""
+        values = [x[f] for f in FEATURES]
+        cell = tuple(map(bisect_right, self.cuts, values))
+        path = self._paths.get(cell)
+        if path is None:
+            if len(self._paths) >= MAX_PATHS:
+                self._paths.clear()
+            path = self._paths[cell] = self._walk(values)
+        return cell, path
+
+    def _walk(self, values: list[float]) -> tuple[int, ...]:
+        feature, threshold, height, path = self.feature, self.threshold, self.height, []
+        step = path.append
+        for root in range(0, self.size, self.nodes):
+            node = root
+            for _ in range(height):
+                step(node)
+                # Heap order within the tree: node i's children are 2i + 1 and 2i + 2, counted from its root.
+                node += node - root + (2 if values[feature[node]] >= threshold[node] else 1)
+            step(node)
+        return tuple(path)
+
+    def score(self, path: Sequence[int], masses: list[float]) -> float:
         """River's score: 1 minus the reference mass along the path, deeper boxes counting double, over its most.
 
         A walk stops below a tenth of the reference, as in the paper. Masses summed over parts in another order
@@ -84,7 +107,7 @@ class HalfSpaces:
                 score += mass * weight
                 if mass < size_limit:
                     break
-                weight <<= 1
+                weight += weight
         return 1 - score / (self.n_trees * total * self.nodes)
 
 
@@ -111,7 +134,7 @@ class HourMasses:
         self.today = [0.0] * size
         self.past = [0.0] * size
 
-    def learn(self, path: list[int], day: int) -> None:
+    def learn(self, path: Sequence[int], day: int) -> None:
         """Count one hour of `day` (an hour of an earlier day goes straight to the past, faded as that day is)."""
         if day > self.day:
             self._roll(day)
@@ -159,17 +182,20 @@ class HourReference:
         self.decay = decay
         self.day = -1
         self.masses: list[float] | None = None
+        self.version = 0  # counts every change to `masses`: a score read off them holds until it moves
 
     def of(self, day: int) -> list[float]:
         if self.masses is None or day != self.day:
             self.day, self.masses = day, [0.0] * self.size
+            self.version += 1
             for part in self.parts():
                 part.add_reference(self.masses, day)
         return self.masses
 
-    def learned(self, path: list[int], day: int) -> None:
+    def learned(self, path: Sequence[int], day: int) -> None:
         """An hour of `day` was counted by a part: the reference of a later day holds it too."""
         if self.masses is not None and day < self.day:
+            self.version += 1
             weight = self.decay ** (self.day - 1 - day)
             for node in path:
                 self.masses[node] += weight
@@ -218,12 +244,25 @@ class HourAnomaly:
         self.reference = reference
         self.threshold = threshold
         self.warmup = warmup
+        self._scores: dict[tuple[int, ...], float] = {}  # cell -> score against the reference at `_version`
+        self._version = -1
 
     def score_and_learn(self, x: dict[str, float], hour_day: int, day: int) -> float:
         """Score the hour `x` of `hour_day` against the days before `day` (the day it closed), then count it."""
-        path = self.trees.path(x)
-        reference = self.reference.of(day)
-        score = self.trees.score(path, reference) if reference[0] >= self.warmup else 0.0
+        cell, path = self.trees.locate(x)
+        score = self._score(cell, path, self.reference.of(day))
         self.masses.learn(path, hour_day)
         self.reference.learned(path, hour_day)
+        return score
+
+    def _score(self, cell: tuple[int, ...], path: Sequence[int], reference: list[float]) -> float:
+        # The reference holds the days before this one: all day, every hour in a cell scores the same.
+        if reference[0] < self.warmup:
+            return 0.0
+        if self._version != self.reference.version:
+            self._scores.clear()
+            self._version = self.reference.version
+        score = self._scores.get(cell)
+        if score is None:
+            score = self._scores[cell] = self.trees.score(path, reference)
         return score

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from models.context import Context
 from models.event import AccessEvent
 from models.signal import T1078, T1213, Signal
@@ -15,6 +17,7 @@ FACETS = {
     "resource": (10.0, T1213, 12, "reach"),
     "action": (8.0, "", 16, "reach"),  # every action kind of the contract fits: a known one is never forgotten
 }
+_facet_values = attrgetter(*FACETS)
 #: Active days over which a user's own rate of meeting new values is kept.
 RATE_DAYS = 16
 
@@ -58,41 +61,50 @@ class FirstSeen:
         self.days = 0  # active days seen, up to RATE_DAYS
         self.events = 0
         self.fresh = 0  # new values in the current event (read by the detector)
+        self._last: tuple | None = None  # the facets of the user's latest event
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         day = int(event.ts // 86400)
         if day > self.day:
             self._new_day(day)
-        signals = []
         judged = self.events >= self.warmup
         self.events += 1
         self.fresh = 0
-        for facet, (points, technique, capacity, family) in FACETS.items():
-            value = getattr(event, facet)
+        values = _facet_values(event)
+        if values == self._last:
+            return []  # the usual case: every facet as last time, already most recent
+        self._last = values
+        signals = []
+        seen = self.seen
+        for facet, value in zip(FACETS, values):
             if value is None:
                 continue
-            known = self.seen.get(facet)
+            known = seen.get(facet)
             if known is None:
-                known = self.seen[facet] = []
+                known = seen[facet] = []
             elif known and known[-1] == value:
-                continue  # the usual case: same as last time, already most recent
+                continue
             if value in known:
                 known.remove(value)
             else:
-                if known:
-                    rate, bits = self._rate(facet), self.new_days.get(facet, 0)
-                    if not bits & 1:  # the first new value of this facet today
-                        self.new_days[facet] = bits | 1
-                        ctx.population.met_new(facet, day, ctx.profile.peer_group)
-                    if judged:
-                        self.fresh += 1
-                        signal = self._signal(facet, value, known, points * (1 - rate) ** 2, technique, family, ctx, day)
-                        if signal is not None:
-                            signals.append(signal)
+                if known and (signal := self._meet(facet, value, known, judged, ctx, day)) is not None:
+                    signals.append(signal)
                 ctx.population.adopt(facet, value, ctx.profile.peer_group)
             known.append(value)
-            del known[:-capacity]
+            del known[:-FACETS[facet][2]]
         return signals
+
+    def _meet(self, facet: str, value: str, known: list[str], judged: bool, ctx: Context, day: int) -> Signal | None:
+        """A value of `facet` new to a user who knew others: counted in their novelty rate, and judged."""
+        rate, bits = self._rate(facet), self.new_days.get(facet, 0)
+        if not bits & 1:  # the first new value of this facet today
+            self.new_days[facet] = bits | 1
+            ctx.population.met_new(facet, day, ctx.profile.peer_group)
+        if not judged:
+            return None
+        self.fresh += 1
+        points, technique, _, family = FACETS[facet]
+        return self._signal(facet, value, known, points * (1 - rate) ** 2, technique, family, ctx, day)
 
     def _new_day(self, day: int) -> None:
         # Active days, not calendar days: after a week off, last week's novelty is still recent.
@@ -131,6 +143,7 @@ class FirstSeen:
         return [self.events, self.seen, self.new_days, self.day, self.days]
 
     def restore(self, state: list | None) -> FirstSeen:
+        self._last = None
         if state:
             self.events, self.seen = state[0], state[1]
             if len(state) > 2:

@@ -67,15 +67,16 @@ class PeerDeviation:
             self.unexplained += event.records
         if event.action == "record.search":
             self.searches += 1
-        peers = ctx.population.peer(self.group)
         share = self.unexplained / self.records if self.records else 1.0
-        if not peers.warm or share < MIN_UNEXPLAINED:
+        if share < MIN_UNEXPLAINED:
+            return []
+        peers = ctx.population.peer(self.group)
+        if not peers.warm:
             return []
         signals = []
         for name, value, unit in (("records", self.records, "records"), ("searches", self.searches, "searches")):
-            threshold = peers.threshold(name)
             last = self.fired[name]
-            if value > threshold and value >= 2 * last:
+            if value >= 2 * last and value > peers.threshold(name):
                 self.fired[name] = value
                 signals.append(Signal(
                     name=f"peer.{name}",

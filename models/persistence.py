@@ -185,7 +185,7 @@ class Persistence:
             return []
         self.totals["unexplained"].add(event.records)
         signals = self._judge(unexplained, ctx)
-        if ctx.justified is False and self.counter.add(event.record_id):
+        if ctx.justified is False and self.counter.add_bit(ctx.customer_bit(event.record_id)):
             today = self.totals["outside"]
             before = today.today
             today.add(round(self.counter.estimate()) - before)

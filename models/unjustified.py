@@ -59,7 +59,7 @@ class UnjustifiedAccess:
         if ctx.justified is not False:
             return []
         self.last_unjustified = True
-        if not self.customers.add(event.record_id):
+        if not self.customers.add_bit(ctx.customer_bit(event.record_id)):
             return []  # a customer already counted today
         if len(self.examples) < 3:
             self.examples.append(event.record_id)
@@ -98,6 +98,6 @@ class UnjustifiedAccess:
 def justified(event: AccessEvent, ctx: Context) -> bool | None:
     """Whether a ticket of the user's covers the customer the event touches; None where that cannot be judged
     (not a touch of a customer record, or no ticket feed for this user)."""
-    if event.record_id is None or event.action not in TOUCH_ACTIONS or not ctx.tickets:
+    if event.record_id is None or event.action not in TOUCH_ACTIONS or ctx.tickets is None or not ctx.tickets.customers:
         return None
     return ctx.tickets.covers(event.record_id, event.ts)

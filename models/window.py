@@ -6,7 +6,7 @@ import math
 
 from river import stats
 
-from models.variance import variance_from
+from models.variance import reweigh, variance_from
 
 HOUR = 3600
 DAY = 86400
@@ -117,7 +117,7 @@ class WindowBaseline:
             learned = min(closed, self._threshold) if self.warm else closed
             self.history.update(learned)
             if self.history.n > self.memory:
-                self.history = variance_from(self.memory, self.mean, self.history.get())
+                reweigh(self.history, self.memory)
             self._learned()
         self.value = 0.0
         self.fired_at = 0.0

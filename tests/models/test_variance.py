@@ -6,7 +6,7 @@ import inspect
 
 from river import stats
 
-from models.variance import variance_from
+from models.variance import reweigh, variance_from
 
 
 def test_rivers_private_var_constructor_is_still_there():
@@ -27,3 +27,15 @@ def test_a_restored_variance_goes_on_as_if_it_had_seen_the_values():
         restored.update(v)
     assert (restored.n, round(restored.mean.get(), 9), round(restored.get(), 9)) == \
            (seen.n, round(seen.mean.get(), 9), round(seen.get(), 9))
+
+
+def test_reweighing_in_place_is_a_variance_rebuilt_from_its_moments():
+    seen = stats.Var()
+    for v in (3.0, 7.0, 1.0, 9.0, 4.0, 6.0, 2.0, 8.0):
+        seen.update(v)
+    rebuilt = variance_from(5, seen.mean.get(), seen.get())
+    reweigh(seen, 5)
+    for v in (5.0, 2.0):
+        seen.update(v)
+        rebuilt.update(v)
+    assert (seen.n, seen.mean.get(), seen.get()) == (rebuilt.n, rebuilt.mean.get(), rebuilt.get())

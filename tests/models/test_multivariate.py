@@ -42,6 +42,28 @@ def test_the_score_does_not_depend_on_how_hours_are_spread_over_parts():
     assert one == scores(3) == scores(7)
 
 
+def test_a_remembered_path_is_the_walk_of_every_point_in_its_cell():
+    trees = HalfSpaces(seed=7)
+    rng = random.Random(3)
+    # Points on and beside the cuts, where a wrong cell would send a walk the other way.
+    cuts = [c for per_feature in trees.cuts for c in per_feature]
+    points = [{f: rng.choice((rng.random(), rng.choice(cuts), 0.0, 1.0)) for f in FEATURES} for _ in range(3000)]
+    for x in points:
+        assert trees.path(x) == trees._walk([x[f] for f in FEATURES])
+    assert 0 < len(trees._paths) < len(points), "points that share a cell share a remembered path"
+
+
+def test_remembered_scores_are_the_scores_of_the_reference_as_it_is_now():
+    masses = HourMasses(TREES.size)
+    reference = HourReference(lambda: [masses], TREES.size, masses.decay)
+    model = HourAnomaly(TREES, masses, reference, warmup=30)
+    rng = random.Random(4)
+    for _, day, closed in hours(4, 600):  # a tenth are late hours, which change the reference mid-day
+        x = {f: rng.choice((0.0, 0.05, 0.5, 0.95)) for f in FEATURES}  # few cells: most scores are remembered ones
+        expected = TREES.score(TREES.path(x), reference.of(closed)) if reference.of(closed)[0] >= 30 else 0.0
+        assert model.score_and_learn(x, day, closed) == expected
+
+
 def test_a_part_that_has_not_moved_to_today_still_counts_its_yesterday():
     a, b = HourMasses(TREES.size), HourMasses(TREES.size)
     path = TREES.path(dict.fromkeys(FEATURES, 0.3))

@@ -21,7 +21,7 @@ from models.volume import TOUCH_ACTIONS
 
 DAYS_KEPT = 30
 RECENT = 5
-PATTERN_WINDOWS = (5, 10)  # working days a pattern is read over
+PATTERN_WINDOWS = (2, 5, 10)  # working days a pattern is read over (all of the last two, or `min_days` of more)
 WEEK = 7  # active days summed against the peers' norm
 TAIL = 0.002  # a pattern this improbable at the user's own rate is evidence
 PRIOR_DAYS = 10  # how many days a quantity's prior weighs against the user's own
@@ -139,9 +139,11 @@ QUANTITIES = (
 class Persistence:
     """Customers read outside tickets, records moved out and unexplained reads, as patterns and weekly sums.
 
-    *Pattern*: a trace (a day with at least a quantity's `trace`) on at
-    least `min_days` of the last five or ten active days, when that many is
-    improbable at the user's own earlier rate of such days. *Sum*: the last
+    *Pattern*: a trace (a day with at least a quantity's `trace`) on both
+    of the last two active days, or on at least `min_days` of the last five
+    or ten, when that many is improbable at the user's own earlier rate of
+    such days: two days running is enough for someone whose month held
+    none, not for someone who often has such days. *Sum*: the last
     seven active days' total, spread over at least three of them (one big
     export is the exfiltration family's), above the peer group's norm for
     seven days and above the user's own.
@@ -158,8 +160,10 @@ class Persistence:
     ...     for i in range(3):
     ...         fired += memory.observe(AccessEvent("e", day * 86400 + 36000 + i, "ann", "record.view",
     ...                                             record_id=f"C{day}{i}"), ctx)
-    >>> [s.reason for s in fired][:1]
-    ['read customers outside their tickets on 3 of the last 5 working days (8 customers in all), usually on 3% of days']
+    >>> for reason in [s.reason for s in fired if s.name == "pattern.outside"][:2]:
+    ...     print(reason)
+    read customers outside their tickets on 2 of the last 2 working days (5 customers in all), usually on 2% of days
+    read customers outside their tickets on 3 of the last 5 working days (8 customers in all), usually on 3% of days
 
     """
 
@@ -234,7 +238,7 @@ class Persistence:
             if len(recent) < window:
                 break
             days = sum(v >= at_least for v in recent)
-            if days < self.min_days:
+            if days < min(self.min_days, window):
                 continue
             usual = (sum(v >= at_least for v in older) + PRIOR_DAYS * prior) / (len(older) + PRIOR_DAYS)
             if binomial_tail(days, window, usual) < TAIL:
@@ -245,7 +249,7 @@ class Persistence:
         return Signal(
             name=f"pattern.{q.name}",
             family=self.family,
-            points=round(min(self.points * (1 + 0.2 * (days - self.min_days)), 30.0), 2),
+            points=round(min(self.points * (1 + 0.2 * max(days - self.min_days, 0)), 30.0), 2),
             reason=f"{q.what} on {days} of the last {window} working days ({totals.recent_sum(window):.0f} {q.unit} "
                    f"in all), usually on {usual:.0%} of days",
             observed=days,

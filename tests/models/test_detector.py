@@ -175,3 +175,35 @@ def test_malicious_verdict_pins_the_user_at_critical_until_cleared():
     assert not restored.pinned
     with pytest.raises(ValueError, match="verdict"):
         detector.apply_verdict("maybe", [], ts=0, suppress_for=0)
+
+
+def outside_reads(day: int, count: int, user="ann"):
+    """`count` customers on no ticket of the user's, read in working hours."""
+    base = MONDAY + day * DAY + 11 * 3600
+    return [AccessEvent(f"out-{day}-{i}", base + i * 900, user, "record.view", device="laptop-1", src_ip="10.0.0.1",
+                        resource="crm.customers", record_id=f"Y{day}-{i}", app="crm-web") for i in range(count)]
+
+
+def pattern_reasons(detector, ctx, events) -> list[str]:
+    return [s.reason for e in events for s in detector.observe(e, ctx).signals if s.name == "pattern.outside"]
+
+
+def test_two_days_running_outside_tickets_is_a_pattern_for_someone_whose_month_held_none():
+    detector, ctx = trained(days=15)
+    day_one = pattern_reasons(detector, ctx, outside_reads(15, 4))
+    day_two = pattern_reasons(detector, ctx, outside_reads(16, 4))
+    assert day_one == []
+    assert day_two and day_two[0].startswith("read customers outside their tickets on 2 of the last 2 working days")
+    assert detector.bands.band in ("high", "critical")
+
+
+def test_two_days_running_is_no_pattern_for_someone_who_often_reads_outside_tickets():
+    book = TicketBook()
+    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
+    for day in range(15):
+        day_events = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
+        if day % 3 == 0:  # one day in three, a few lookups off their tickets: their job's usual
+            day_events += outside_reads(day, 3)
+        for e in sorted(day_events, key=lambda e: e.ts):
+            detector.observe(e, ctx)
+    assert pattern_reasons(detector, ctx, outside_reads(15, 3) + outside_reads(16, 3)) == []

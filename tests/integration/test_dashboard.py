@@ -67,7 +67,12 @@ def test_alert_arrives_live_on_the_open_dashboard(make_worker, browser):
     page.wait_for_selector("#reasons li")
     assert page.locator("#leaderboard tbody tr").count() == 3
 
-    # A user name that is HTML arrives live as a pseudonym; revealed, it shows as text and runs nothing.
+    # A user name that is HTML arrives live as a pseudonym; revealed, it shows as text and runs nothing. The profile
+    # is made to load slower than the reveal answers (as a first profile can under load): it must not wipe the reveal.
+    page.evaluate("""() => { const plain = window.fetch; window.fetch = async (url, options) => {
+        const response = await plain(url, options);
+        if (String(url).includes('/api/users/')) await new Promise((done) => setTimeout(done, 2000));
+        return response; }; }""")
     hostile = '<img src=x onerror="window.__pwned=1">'
     worker.send("events", {"event_id": "hostile-1", "ts": 1793620000000, "user": hostile, "action": "login"}, key=hostile)
     worker.flush()
@@ -75,6 +80,9 @@ def test_alert_arrives_live_on_the_open_dashboard(make_worker, browser):
     page.fill("#reveal-reason", "checking the odd account")
     page.click("#reveal button")
     page.wait_for_function("document.getElementById('revealed').textContent.length > 0")
+    page.wait_for_selector("#user-title:has-text('risk over time')")
+    page.wait_for_timeout(2500)  # the slowed profile has arrived by now
+    assert page.inner_text("#user-title").startswith(names.of(hostile))
     assert page.inner_text("#revealed") == hostile
     assert page.evaluate("window.__pwned") is None and page.locator("main img").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)

@@ -62,12 +62,14 @@ function alertItem(alert, fresh) {
 }
 
 async function showUser(user) {
+  // An identity revealed stays shown while its profile refreshes (a live alert, a slow first load); another user's goes.
+  if (state.selected !== user) document.getElementById("revealed").textContent = "";
   state.selected = user;
   const profile = await api(`/api/users/${encodeURIComponent(user)}`);
+  if (state.selected !== user) return;  // someone else was chosen while this profile loaded
   document.getElementById("user-panel").hidden = false;
   document.getElementById("user-title").textContent = `${user} — risk over time`;
   document.getElementById("reveal").hidden = !can("investigator");
-  document.getElementById("revealed").textContent = "";
   const alerts = profile.alerts.map((a) => ({ x: a.ts, y: a.risk, text: a.band }));
   const history = profile.history.map((h) => ({ x: h.hour, y: h.risk }));
   if (profile.now) history.push({ x: when(profile.now.ts), y: profile.now.risk });  // live, ahead of the hourly rollup
@@ -109,8 +111,9 @@ async function listen() {
 async function revealSelected(event) {
   event.preventDefault();
   const reason = document.getElementById("reveal-reason").value;
-  const { user } = await api("/api/reveal", { method: "POST", body: JSON.stringify({ pseudonym: state.selected, reason }) });
-  document.getElementById("revealed").textContent = user;
+  const pseudonym = state.selected;
+  const { user } = await api("/api/reveal", { method: "POST", body: JSON.stringify({ pseudonym, reason }) });
+  if (state.selected === pseudonym) document.getElementById("revealed").textContent = user;
 }
 
 async function showAudit() {

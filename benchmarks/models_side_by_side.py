@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-#: What each commit's process runs: load once, then one timed pass per line read.
+#: What each commit's process runs: load once, then one timed pass per line read. It is `models_bench`'s timed loop
+#: written out, not imported: it runs inside older checkouts, whose benchmarks differ or are missing.
 SCORER = r"""
 import gc, json, sys, time
 from collections import defaultdict

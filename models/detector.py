@@ -20,6 +20,7 @@ from models.risk import BANDS, RiskBands, RiskLedger
 from models.signal import T1213, Signal
 from models.unjustified import UnjustifiedAccess, justified
 from models.volume import RecordVolume
+from models.window import HOUR
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,6 @@ class HourProfile:
 
     def __init__(self, hour: int = -1) -> None:
         self.hour = hour
-        self.ends = (hour + 1) * 3600  # event time from which an event belongs to a later hour
         self.values = dict.fromkeys(FEATURES, 0.0)
 
     def state(self) -> list:
@@ -82,7 +82,6 @@ class HourProfile:
     def restore(self, state: list | None) -> HourProfile:
         if state:
             self.hour, values = state
-            self.ends = (self.hour + 1) * 3600
             self.values = dict(zip(FEATURES, values))
         return self
 
@@ -142,7 +141,8 @@ class UserDetector:
             self.day = day
             ctx.population.arrive(day, *ctx.profile.groups)
         ctx.justified = justified(event, ctx)
-        signals = self._hour_anomaly(event, ctx) if event.ts >= self.hour.ends else []
+        later_hour = event.ts >= (self.hour.hour + 1) * HOUR  # `event.hour > self.hour.hour`, without the property
+        signals = self._hour_anomaly(event, ctx) if later_hour else []
         for observe in self._observers:
             if found := observe(event, ctx):
                 signals += found

@@ -107,7 +107,7 @@ class HalfSpaces:
                 score += mass * weight
                 if mass < size_limit:
                     break
-                weight += weight
+                weight <<= 1
         return 1 - score / (self.n_trees * total * self.nodes)
 
 

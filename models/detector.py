@@ -23,6 +23,10 @@ from models.volume import RecordVolume
 from models.window import HOUR
 
 
+#: Evidence of how much a user does today: what a team's busy day (an incident, a catch-up) raises for all of it.
+BUSY_DAY_FAMILIES = frozenset({"volume", "breadth", "peer", "multivariate", "rate"})
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     """Tuning shared by every user's detector. Validated once, here."""
@@ -152,10 +156,12 @@ class UserDetector:
         self.events += 1
 
         modifier, why = self._modifier(ctx.profile, event.ts) if signals else (1.0, "")
+        team_day = self._team_day(signals, ctx, day)
         for s in signals:
             if self.suppressed.get(s.family, 0.0) > event.ts:
                 continue  # an analyst judged this kind of evidence benign for this user
-            self.ledger.add(s.family, s.points * modifier, event.ts, s.reason + why, s.technique)
+            points = s.points * modifier * (team_day if s.family in BUSY_DAY_FAMILIES else 1.0)
+            self.ledger.add(s.family, points, event.ts, s.reason + why, s.technique)
         risk = self.ledger.get(event.ts)
         if self.pinned:
             risk = max(risk, self.config.band_thresholds[-1])
@@ -192,6 +198,16 @@ class UserDetector:
             self.pinned = False
         else:
             raise ValueError(f"verdict must be benign, malicious or clear; got {verdict!r}")
+
+    @staticmethod
+    def _team_day(signals: list[Signal], ctx: Context, day: int) -> float:
+        """What "how much" evidence weighs today: less the more of the user's team or peers are busier than
+        their own usual day, today or yesterday (an incident tripling a team's tickets is the team's days, not the
+        user's; yesterday's share is complete, today's grows as the day goes)."""
+        if not any(s.family in BUSY_DAY_FAMILIES for s in signals):
+            return 1.0
+        groups = ctx.profile.groups
+        return min(ctx.population.day_weight("busy", day, *groups), ctx.population.day_weight("busy", day - 1, *groups))
 
     def _modifier(self, profile: Profile, ts: float) -> tuple[float, str]:
         """Directory context that makes the same behaviour riskier."""

@@ -211,7 +211,7 @@ class Persistence:
                     peers.learn(q.name, self.totals[q.name].days[-2], closed)
         # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
         # group's day, not theirs.
-        for what in GROUP_DEEDS:
+        for what in (q.name for q in QUANTITIES if q.name in GROUP_DEEDS):
             if len(self.totals[what].days) > 1 and (weight := ctx.population.day_weight(what, closed, *ctx.profile.groups)) < 1:
                 self.totals[what].scale_yesterday(weight)
 

@@ -23,8 +23,9 @@ HOURS_DECAY = 0.7  # the hours model's reference: yesterday's user-hours, the da
 #: Facets whose org-wide prevalence is tracked (shared values; IPs and devices are per person).
 SHARED_FACETS = ("app", "resource", "action")
 PEER_NAMES = ("records", "searches", "outside", "moved")
-#: What a group's share of members doing it on one day is kept for: moving records out, reading outside tickets.
-GROUP_DEEDS = ("moved", "outside")
+#: What a group's share of members doing it on one day is kept for: moving records out, reading outside tickets,
+#: touching more records than one's own usual day ("busy": a team's incident, a catch-up after a holiday).
+GROUP_DEEDS = ("moved", "outside", "busy")
 
 
 class PopulationPart:

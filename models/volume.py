@@ -20,7 +20,9 @@ class RecordVolume:
     Fires when a window passes ``mean + z·spread`` of the user's history, and
     again each time the count doubles (escalation, not repetition). With a
     ticket feed, its points are weighed by the share of the window's records
-    that no ticket of the user explains.
+    that no ticket of the user explains. A day busier than the user's usual,
+    ticketed or not, is told to their groups: when much of a team is busy
+    the same day, the detector weighs "how much" evidence less.
 
     Examples
     --------
@@ -51,7 +53,7 @@ class RecordVolume:
         self.day.roll(event.ts)
         if event.action not in TOUCH_ACTIONS:
             return []
-        signals = []
+        signals, quiet_day = [], not self.day.fired_at
         explained = ctx.justified is True
         for window, share, label in ((self.hour, self.shares[0], "within one hour"), (self.day, self.shares[1], "today")):
             window.add(event.records)
@@ -68,6 +70,8 @@ class RecordVolume:
                     expected=round(window.mean, 1),
                     technique=T1213,
                 ))
+        if quiet_day and self.day.fired_at:  # busier than their usual day, ticketed or not: the team's share counts it
+            ctx.population.did("busy", self.day.index, *ctx.profile.groups)
         return signals
 
     def state(self) -> list:

@@ -45,6 +45,9 @@ class MatrixSet:
 
 
 TUNED = MatrixSet("tuned", tuple(range(1, 5)), users=300, days=28)
+#: Tuned on too: large and long enough that one team's incident raises false alerts (the tuned set's surges raised
+#: none, so nothing about them could be decided there).
+TUNED_LARGE = MatrixSet("tuned-large", tuple(range(21, 29)), users=500, days=42)
 HELD_OUT = MatrixSet("held-out", tuple(range(1001, 1005)), users=400, days=35)
 #: Kept sealed until the last round of tuning was done: a smaller organisation over three weeks.
 SEALED = MatrixSet("sealed", tuple(range(2001, 2005)), users=240, days=21)
@@ -157,11 +160,11 @@ def plot(summaries: list[dict], path: Path) -> Path:
     return path
 
 
-SETS = {s.name: s for s in (TUNED, HELD_OUT, SEALED, FRESH)}
+SETS = {s.name: s for s in (TUNED, TUNED_LARGE, HELD_OUT, SEALED, FRESH)}
 
 
 def run_cli(console, config: DetectorConfig, *, partitions: int, jobs: int, out: Path,
-            sets: tuple[MatrixSet, ...] = (TUNED, HELD_OUT, SEALED, FRESH)) -> list[dict]:
+            sets: tuple[MatrixSet, ...] = tuple(SETS.values())) -> list[dict]:
     from streams.sources.loading import progress
 
     summaries = []

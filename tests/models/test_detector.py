@@ -15,6 +15,7 @@ from models import (
     TicketBook,
     UserDetector,
 )
+from models.detector import BUSY_DAY_FAMILIES
 from models.population import Organisation
 from models.rhythm import WeeklyRhythm
 from models.risk import RiskBands, RiskLedger
@@ -207,3 +208,32 @@ def test_two_days_running_is_no_pattern_for_someone_who_often_reads_outside_tick
         for e in sorted(day_events, key=lambda e: e.ts):
             detector.observe(e, ctx)
     assert pattern_reasons(detector, ctx, outside_reads(15, 3) + outside_reads(16, 3)) == []
+
+
+def how_much_evidence_on_a_busy_day(busy_members: int, team: int = 6) -> float:
+    """Ann's "how much" risk after a day on which `busy_members` of her team of six (her first) searched for
+    customers three times as much as usual (an incident); each member's events of an instant come before hers."""
+    population, profile = Population(), Profile(role="agent", team="t1")
+    members = [(f"u{k}", UserDetector(DetectorConfig()), Context(population, profile, TicketBook())) for k in range(team)]
+    events = []
+    for k, (user, detector, ctx) in enumerate(members):
+        events += [(e, detector, ctx) for e in workday(user=user, days=11, book=ctx.tickets)]
+        if k < busy_members:
+            events += [(e, detector, ctx) for e in searches(user, day=10, count=64)]
+    for event, detector, ctx in sorted(events, key=lambda item: (item[0].ts, item[0].user == "u0")):
+        detector.observe(event, ctx)
+    contributions = members[0][1].ledger.contributions(MONDAY + 11 * DAY)
+    return sum(contributions.get(family, 0.0) for family in BUSY_DAY_FAMILIES)
+
+
+def searches(user: str, day: int, count: int):
+    base = MONDAY + day * DAY + 9 * 3600
+    return [AccessEvent(f"{user}-search-{i}", base + i * 450, user, "record.search", device="laptop-1",
+                        src_ip="10.0.0.1", resource="crm.customers", records=1, app="crm-web") for i in range(count)]
+
+
+def test_a_day_the_whole_team_is_busier_than_usual_is_the_teams_day():
+    alone, with_the_team = how_much_evidence_on_a_busy_day(1), how_much_evidence_on_a_busy_day(6)
+    assert alone >= 25  # busier than her own usual day is evidence, when she is the only one
+    # What she did before the team's day showed (her first busy hour, when nobody's day was busier yet) still counts.
+    assert with_the_team < alone / 2

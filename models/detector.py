@@ -156,7 +156,7 @@ class UserDetector:
         self.events += 1
 
         modifier, why = self._modifier(ctx.profile, event.ts) if signals else (1.0, "")
-        team_day = self._team_day(signals, ctx, day)
+        team_day = self._team_day(signals, ctx, day) if signals else 1.0
         for s in signals:
             if self.suppressed.get(s.family, 0.0) > event.ts:
                 continue  # an analyst judged this kind of evidence benign for this user

@@ -141,8 +141,12 @@ def plot(summaries: list[dict], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(summaries), figsize=(6.5 * len(summaries), 4.6), dpi=110, sharey=True, squeeze=False)
-    for ax, s in zip(axes[0], summaries):
+    columns = min(len(summaries), 3)
+    rows = -(-len(summaries) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 4.6 * rows), dpi=110, sharey=True, squeeze=False)
+    for ax in axes.flat[len(summaries):]:
+        ax.set_visible(False)
+    for ax, s in zip(axes.flat, summaries):
         for scenario, bins in s["curve"].items():
             xs = [(c["from"] + c["to"]) / 2 for c in bins if c["insiders"]]
             ys = [c["detected"] / c["insiders"] for c in bins if c["insiders"]]
@@ -151,8 +155,9 @@ def plot(summaries: list[dict], path: Path) -> Path:
         ax.set_title(f"{s['set']}: {s['runs']}", fontsize=9)
         ax.set_xlabel("insider intensity (0 = quietest)")
         ax.set_ylim(-0.03, 1.03)
-    axes[0][0].set_ylabel("detected at high or above")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    for row in axes:
+        row[0].set_ylabel("detected at high or above")
+    axes.flat[len(summaries) - 1].legend(fontsize=7, loc="lower right")
     fig.suptitle("Vigil: detection against intensity (solid: low and slow)", fontsize=11)
     fig.tight_layout()
     fig.savefig(path)

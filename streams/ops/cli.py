@@ -570,7 +570,7 @@ def evaluate(
     jobs: int = typer.Option(2, min=1, help="Runs replayed in parallel."),
     partitions: int = typer.Option(0, min=0, help="Partitions of vigil.events to replay as (default: VIGIL_PARTITIONS)."),
     alerts: Optional[Path] = typer.Option(None, help="Write every alert to this NDJSON file."),
-    matrix: bool = typer.Option(False, help="The scenario matrix: tuned and held-out sets, detection against "
+    matrix: bool = typer.Option(False, help="The scenario matrix: tuned and report-only sets, detection against "
                                             "intensity (table and chart), false alerts per confounder."),
     matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, tuned-large, held-out, sealed, fresh)."),
 ) -> None:

@@ -1,11 +1,12 @@
 """`vigil eval --matrix`: every insider scenario at random intensity, pacing and duration, beside every confounder.
 
 Runs go through `evaluation.replay`, the worker's own scorer with the worker's
-partitioning (an integration test holds the two to the same alerts). Two sets
-are kept apart: the *tuned* set (seeds and organisation shape the detectors
-were adjusted on) and the *held-out* set (other seeds, a bigger organisation,
-a longer period), which nobody looks at while tuning. Detection is reported
-against intensity, as a table and a chart, so it shows where detection starts.
+partitioning (an integration test holds the two to the same alerts). The sets
+are kept apart: the *tuned* sets (seeds and organisation shapes the detectors
+were adjusted on) and the *held-out*, *sealed* and *fresh* sets (other seeds,
+other sizes and periods), which nobody looks at while tuning. Detection is
+reported against intensity, as a table and a chart, so it shows where
+detection starts.
 """
 
 from __future__ import annotations

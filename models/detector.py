@@ -16,15 +16,16 @@ from models.persistence import Persistence
 from models.privilege import PrivilegeChange
 from models.rates import ActionRates
 from models.rhythm import WeeklyRhythm
-from models.risk import BANDS, RiskBands, RiskLedger
+from models.risk import BANDS, KINDS, RiskBands, RiskLedger
 from models.signal import T1213, Signal
 from models.unjustified import UnjustifiedAccess, justified
 from models.volume import RecordVolume
 from models.window import HOUR
 
 
-#: Evidence of how much a user does today: what a team's busy day (an incident, a catch-up) raises for all of it.
-BUSY_DAY_FAMILIES = frozenset({"volume", "breadth", "peer", "multivariate", "rate"})
+#: Evidence of how much a user does today (the "how much" kind but its weekly sums, judged against the peers'
+#: weeks): what a team's busy day (an incident, a catch-up) raises for all of it.
+BUSY_DAY_FAMILIES = frozenset(KINDS) - {"cumulative"}
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,9 @@ QUANTITIES = (
              "read {n:.0f} records no ticket of theirs explains", trace=20, prior=0.1, above_usual=True, weekly=False),
 )
 
+#: The quantities a group can share a day of (a team's incident, a report everyone runs).
+GROUP_QUANTITIES = tuple(q.name for q in QUANTITIES if q.name in GROUP_DEEDS)
+
 
 class Persistence:
     """Customers read outside tickets, records moved out and unexplained reads, as patterns and weekly sums.
@@ -211,14 +214,14 @@ class Persistence:
                     peers.learn(q.name, self.totals[q.name].days[-2], closed)
         # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
         # group's day, not theirs.
-        for what in (q.name for q in QUANTITIES if q.name in GROUP_DEEDS):
+        for what in GROUP_QUANTITIES:
             if len(self.totals[what].days) > 1 and (weight := ctx.population.day_weight(what, closed, *ctx.profile.groups)) < 1:
                 self.totals[what].scale_yesterday(weight)
 
     def _judge(self, q: Quantity, ctx: Context) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
-        if q.name in GROUP_DEEDS and (weight := ctx.population.day_weight(q.name, totals.day, *ctx.profile.groups)) < 1:
+        if q.name in GROUP_QUANTITIES and (weight := ctx.population.day_weight(q.name, totals.day, *ctx.profile.groups)) < 1:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals

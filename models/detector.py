@@ -14,6 +14,7 @@ from models.novelty import FirstSeen
 from models.peers import PeerDeviation
 from models.persistence import Persistence
 from models.privilege import PrivilegeChange
+from models.recurrence import DEEDS, Recurrence
 from models.rates import ActionRates
 from models.rhythm import WeeklyRhythm
 from models.risk import BANDS, KINDS, RiskBands, RiskLedger
@@ -137,6 +138,7 @@ class UserDetector:
         self.pinned: bool = state.get("pinned", False)
         self.day: int = state.get("day", -1)  # event-time day of the latest event
         self.lookback = DepartureLookback(window_days=config.leaving_window_days).restore(state.get("lookback"))
+        self.recurrence = Recurrence().restore(state.get("recurrence"))
 
     def observe(self, event: AccessEvent, ctx: Context) -> Assessment:
         if self.events == 0:
@@ -145,6 +147,7 @@ class UserDetector:
         if day > self.day:
             self.day = day
             ctx.population.arrive(day, *ctx.profile.groups)
+            self.recurrence.roll(day, ctx)
         ctx.justified = justified(event, ctx)
         later_hour = event.ts >= (self.hour.hour + 1) * HOUR  # `event.hour > self.hour.hour`, without the property
         signals = self._hour_anomaly(event, ctx) if later_hour else []
@@ -156,17 +159,12 @@ class UserDetector:
         self._profile(event)
         self.events += 1
 
-        modifier, why = self._modifier(ctx.profile, event.ts) if signals else (1.0, "")
-        team_day = self._team_day(signals, ctx, day) if signals else 1.0
-        for s in signals:
-            if self.suppressed.get(s.family, 0.0) > event.ts:
-                continue  # an analyst judged this kind of evidence benign for this user
-            points = s.points * modifier * (team_day if s.family in BUSY_DAY_FAMILIES else 1.0)
-            self.ledger.add(s.family, points, event.ts, s.reason + why, s.technique)
+        score = 0.0
+        if signals:
+            signals, score = self._weigh_and_add(signals, ctx, event.ts, day)
         risk = self.ledger.get(event.ts)
         if self.pinned:
             risk = max(risk, self.config.band_thresholds[-1])
-        score = round(sum(s.points for s in signals) * modifier, 2) if signals else 0.0
         previous = self.bands.level
         band = self.bands.update(risk)
         alert = None
@@ -199,6 +197,21 @@ class UserDetector:
             self.pinned = False
         else:
             raise ValueError(f"verdict must be benign, malicious or clear; got {verdict!r}")
+
+    def _weigh_and_add(self, signals: list[Signal], ctx: Context, ts: float, day: int) -> tuple[list[Signal], float]:
+        """Weigh the event's signals by the directory and the team's day, read the day's evidence of deeds across
+        days, and add it all to the ledger: the signals (with any pattern of deeds found) and the event's score."""
+        modifier, why = self._modifier(ctx.profile, ts)
+        team_day = self._team_day(signals, ctx, day)
+        weighed = [(s, s.points * modifier * (team_day if s.family in BUSY_DAY_FAMILIES else 1.0)) for s in signals
+                   if self.suppressed.get(s.family, 0.0) <= ts]  # an analyst judged the others benign for this user
+        if deeds := [(s.family, points) for s, points in weighed if s.family in DEEDS]:
+            found = self.recurrence.observe(day, deeds, ctx, self.config.family_cap)
+            signals = signals + found
+            weighed += [(s, s.points * modifier) for s in found if self.suppressed.get(s.family, 0.0) <= ts]
+        for s, points in weighed:
+            self.ledger.add(s.family, points, ts, s.reason + why, s.technique)
+        return signals, round(sum(s.points for s in signals) * modifier, 2)
 
     @staticmethod
     def _team_day(signals: list[Signal], ctx: Context, day: int) -> float:
@@ -272,6 +285,7 @@ class UserDetector:
             "pinned": self.pinned,
             "day": self.day,
             "lookback": self.lookback.state(),
+            "recurrence": self.recurrence.state(),
         }
 
     def ledger_ts(self) -> float:

@@ -21,7 +21,8 @@ from models.volume import TOUCH_ACTIONS
 
 DAYS_KEPT = 30
 RECENT = 5
-PATTERN_WINDOWS = (2, 5, 10)  # working days a pattern is read over (all of the last two, or `min_days` of more)
+#: (working days, trace days needed): a pattern is read over all of the last two, or three of the last five or ten.
+PATTERN_WINDOWS = ((2, 2), (5, 3), (10, 3))
 WEEK = 7  # active days summed against the peers' norm
 TAIL = 0.002  # a pattern this improbable at the user's own rate is evidence
 PRIOR_DAYS = 10  # how many days a quantity's prior weighs against the user's own
@@ -34,6 +35,32 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     (0.0086, 1.0)
     """
     return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+def improbable_days(totals: DailyTotals, at_least: float, prior: float,
+                    windows: tuple[tuple[int, int], ...]) -> tuple[int, int, float]:
+    """(trace days, window, the user's usual share of such days) of the first window in `windows`, each
+    (working days, trace days needed), whose trace days are improbable for this user: less likely than `TAIL`
+    in a binomial at their own earlier rate of days with at least `at_least`, shrunk to `prior`. Else zeros.
+
+    >>> totals = DailyTotals().restore([40, [0] * 20 + [3, 0, 4]])  # twenty quiet days, then two traces in three
+    >>> days, window, usual = improbable_days(totals, 2, 0.05, ((2, 2), (4, 2)))
+    >>> days, window, round(usual, 3)
+    (2, 4, 0.017)
+    >>> improbable_days(DailyTotals().restore([40, [3, 0] * 10 + [3, 0, 4]]), 2, 0.05, ((2, 2), (4, 2)))
+    (0, 0, 0.0)
+    """
+    for window, needed in windows:
+        recent, older = totals.days[-window:], totals.days[:-window]
+        if len(recent) < window:
+            break
+        days = sum(v >= at_least for v in recent)
+        if days < needed:
+            continue
+        usual = (sum(v >= at_least for v in older) + PRIOR_DAYS * prior) / (len(older) + PRIOR_DAYS)
+        if binomial_tail(days, window, usual) < TAIL:
+            return days, window, usual
+    return 0, 0, 0.0
 
 
 class DailyTotals:
@@ -143,7 +170,7 @@ class Persistence:
     """Customers read outside tickets, records moved out and unexplained reads, as patterns and weekly sums.
 
     *Pattern*: a trace (a day with at least a quantity's `trace`) on both
-    of the last two active days, or on at least `min_days` of the last five
+    of the last two active days, or on at least three of the last five
     or ten, when that many is improbable at the user's own earlier rate of
     such days: two days running is enough for someone whose month held
     none, not for someone who often has such days. *Sum*: the last
@@ -172,10 +199,9 @@ class Persistence:
 
     family = "pattern"
 
-    def __init__(self, points: float = 25.0, sum_points: float = 20.0, min_days: int = 3) -> None:
+    def __init__(self, points: float = 25.0, sum_points: float = 20.0) -> None:
         self.points = points
         self.sum_points = sum_points
-        self.min_days = min_days
         self.totals = {q.name: DailyTotals() for q in QUANTITIES}
         self.counter = LinearCounter()  # today's customers outside tickets
         self.fired: dict[str, float] = {}  # today's firings: pattern days per quantity, "<name>.week" sums
@@ -225,7 +251,7 @@ class Persistence:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals
-        days, window, usual = self._pattern_days(totals, at_least, q.prior)
+        days, window, usual = improbable_days(totals, at_least, q.prior, PATTERN_WINDOWS)
         if days > self.fired.get(q.name, 0):
             self.fired[q.name] = days
             signals.append(self._pattern(q, totals, days, window, usual))
@@ -233,26 +259,11 @@ class Persistence:
             signals += self._weekly(q, totals, ctx)
         return signals
 
-    def _pattern_days(self, totals: DailyTotals, at_least: float, prior: float) -> tuple[int, int, float]:
-        """(trace days, window, the user's usual share of such days) if the recent trace days are improbable for
-        this user: less likely than `TAIL` in a binomial at their own earlier rate (shrunk to a prior). Else zeros."""
-        for window in PATTERN_WINDOWS:
-            recent, older = totals.days[-window:], totals.days[:-window]
-            if len(recent) < window:
-                break
-            days = sum(v >= at_least for v in recent)
-            if days < min(self.min_days, window):
-                continue
-            usual = (sum(v >= at_least for v in older) + PRIOR_DAYS * prior) / (len(older) + PRIOR_DAYS)
-            if binomial_tail(days, window, usual) < TAIL:
-                return days, window, usual
-        return 0, 0, 0.0
-
     def _pattern(self, q: Quantity, totals: DailyTotals, days: int, window: int, usual: float) -> Signal:
         return Signal(
             name=f"pattern.{q.name}",
             family=self.family,
-            points=round(min(self.points * (1 + 0.2 * max(days - self.min_days, 0)), 30.0), 2),
+            points=round(min(self.points * (1 + 0.2 * max(days - 3, 0)), 30.0), 2),
             reason=f"{q.what} on {days} of the last {window} working days ({totals.recent_sum(window):.0f} {q.unit} "
                    f"in all), usually on {usual:.0%} of days",
             observed=days,

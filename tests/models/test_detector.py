@@ -237,3 +237,27 @@ def test_a_day_the_whole_team_is_busier_than_usual_is_the_teams_day():
     assert alone >= 25  # busier than her own usual day is evidence, when she is the only one
     # What she did before the team's day showed (her first busy hour, when nobody's day was busier yet) still counts.
     assert with_the_team < alone / 2
+
+
+def system_reads(day: int, system: str, count: int = 3, user="ann"):
+    """`count` customers read in `system`, on no ticket of the user's, in the afternoon."""
+    base = MONDAY + day * DAY + 14 * 3600
+    return [AccessEvent(f"{system}-{day}-{i}", base + i * 600, user, "record.view", device="laptop-1", src_ip="10.0.0.1",
+                        resource=system, record_id=f"Z{day}-{i}", app="crm-web") for i in range(count)]
+
+
+def test_a_new_system_every_few_days_read_off_tickets_reaches_high_on_the_second():
+    book = TicketBook()
+    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
+    creep = {20: system_reads(20, "hr.salaries"), 23: system_reads(23, "finance.ledger")}
+    bands, alerts = {}, []
+    for day in range(24):
+        ordinary = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
+        for e in sorted(ordinary + creep.get(day, []), key=lambda e: e.ts):
+            assessment = detector.observe(e, ctx)
+            alerts += [assessment.alert] if assessment.alert else []
+        bands[day] = assessment.band
+    # Each day alone is a new system and three customers off tickets: medium, as many an honest day is.
+    assert bands[20] == "medium"
+    assert bands[23] in ("high", "critical")
+    assert any(r.startswith("evidence of what they did on 2 of the last 4 working days") for r in alerts[-1].reasons)

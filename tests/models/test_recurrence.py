@@ -57,3 +57,25 @@ def test_a_user_saved_before_recurrence_existed_is_read_from_the_day_they_come_b
     memory = Recurrence().restore(None)  # state saved by an older version: no days yet
     assert memory.observe(30, [("exfil", 25.0)], Context(Population(), BILLING), cap=30) == []
     assert memory.days.days == [25.0]
+
+
+def test_a_privileged_users_one_firing_a_day_is_no_trace_either():
+    # The directory makes the same behaviour riskier (privileged × 1.25), not more of a deed: one firing of
+    # customers outside tickets (18 points) stays under the trace for a team lead too.
+    from models import AccessEvent, DetectorConfig, TicketBook, UserDetector
+
+    book = TicketBook()
+    ctx = Context(Population(), Profile(role="team_lead", privileged=True), book)
+    detector = UserDetector(DetectorConfig())
+    for day in range(24):
+        base = 1793577600 + day * 86400 + 9 * 3600
+        for i in range(20):
+            book.assign(f"C{day}-{i}", opened=base + i * 600 - 60, closed=base + i * 600 + 3600)
+            detector.observe(AccessEvent(f"e{day}-{i}", base + i * 600, "lead", "record.view", device="laptop-1",
+                                         resource="crm.customers", record_id=f"C{day}-{i}"), ctx)
+        if day in (20, 22):  # three customers off their tickets, twice in three days
+            for i in range(3):
+                detector.observe(AccessEvent(f"x{day}-{i}", base + 7 * 3600 + i * 60, "lead", "record.view",
+                                             device="laptop-1", resource="crm.customers", record_id=f"X{day}-{i}"), ctx)
+    assert detector.recurrence.days.days[-4:] == [18, 0, 18, 0]  # days 20 to 23
+    assert "pattern" not in detector.ledger.families

@@ -25,12 +25,13 @@ class Recurrence:
     `Persistence` reads each quantity on its own, so a user who does
     something different each time (a system never touched on Monday, another
     on Thursday), or whose every day stays under a quantity's trace, never
-    forms a pattern there. This reads what the detector made of the day:
-    the points its deed families (`DEEDS`) added, each capped as the ledger
-    caps a family. A day worth `trace` points (one firing of customers read
-    outside tickets, or of records moved out) on two of the last four
-    working days, or three of the last ten, is a pattern when that many is
-    improbable at the user's own earlier rate of such days, shrunk to
+    forms a pattern there. This reads what the detector made of the day: the
+    points its deed families (`DEEDS`) added before the directory's
+    modifiers, each capped as the ledger caps a family. A day worth more than
+    one firing (`trace`: customers outside tickets fire at 18 points, records
+    moved out at 20, and many an honest day holds one) on two of the last
+    four working days, or three of the last ten, is a pattern when that many
+    is improbable at the user's own earlier rate of such days, shrunk to
     `prior`: a team lead whose Friday report raises evidence every week is
     not flagged for the next one, a user whose month held none is.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models import Context, Population, Profile
+from models import AccessEvent, Context, DetectorConfig, Population, Profile, TicketBook, UserDetector
 from models.recurrence import Recurrence
 
 BILLING = Profile(role="billing", team="t4")
@@ -62,8 +62,6 @@ def test_a_user_saved_before_recurrence_existed_is_read_from_the_day_they_come_b
 def test_a_privileged_users_one_firing_a_day_is_no_trace_either():
     # The directory makes the same behaviour riskier (privileged × 1.25), not more of a deed: one firing of
     # customers outside tickets (18 points) stays under the trace for a team lead too.
-    from models import AccessEvent, DetectorConfig, TicketBook, UserDetector
-
     book = TicketBook()
     ctx = Context(Population(), Profile(role="team_lead", privileged=True), book)
     detector = UserDetector(DetectorConfig())

@@ -1,6 +1,6 @@
 """The scenario matrix through the product: Kafka and a real `vigil worker`, beside `vigil eval` on the same data.
 
-    python -m benchmarks.worker_matrix [--set tuned] [--partitions 4] [--seeds 1,2] [--out docs/matrix]
+    python -m benchmarks.worker_matrix [--set tuned] [--partitions 4] [--workers 1] [--seeds 1,2] [--out docs/matrix]
 
 For each seed of a matrix set (`streams/ops/matrix.py`) one broker (started here
 on loopback ports, stopped by pid) and a fresh worker with its own topics:
@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -42,40 +43,55 @@ from streams.worker.topics import create_topics
 
 
 class WorkerRun:
-    """One `vigil worker` process on topics of its own, fed one labelled organisation."""
+    """`workers` `vigil worker` processes in one consumer group, on topics of their own, fed one labelled organisation.
 
-    def __init__(self, bootstrap: str, partitions: int, home: Path) -> None:
+    Each process has a data folder and web port of its own; they share the topics, the group and the secret key,
+    as the workers of one deployment do.
+    """
+
+    def __init__(self, bootstrap: str, partitions: int, home: Path, workers: int = 1) -> None:
         name = f"wm{uuid.uuid4().hex[:8]}"
-        self.env = {"VIGIL_DATA_DIR": str(home / name), "VIGIL_KAFKA_BOOTSTRAP": bootstrap, "VIGIL_TOPIC_PREFIX": name,
-                    "VIGIL_APP_ID": name, "VIGIL_PARTITIONS": str(partitions), "VIGIL_WEB_PORT": str(free_ports(1)[0])}
-        self.settings = Settings(**{k[6:].lower(): v for k, v in self.env.items()})
-        self.log = home / f"{name}.log"
-        self.process: subprocess.Popen | None = None
+        group = {"VIGIL_KAFKA_BOOTSTRAP": bootstrap, "VIGIL_TOPIC_PREFIX": name, "VIGIL_APP_ID": name,
+                 "VIGIL_PARTITIONS": str(partitions), "VIGIL_SECRET_KEY": secrets.token_hex(32)}
+        self.envs = [group | {"VIGIL_DATA_DIR": str(home / f"{name}-{i}"), "VIGIL_WEB_PORT": str(port)}
+                     for i, port in enumerate(free_ports(workers))]
+        self.members = [Settings(**{k[6:].lower(): v for k, v in env.items()}) for env in self.envs]
+        self.settings = self.members[0]
+        self.logs = [home / f"{name}-{i}.log" for i in range(workers)]
+        self.processes: list[subprocess.Popen] = []
 
     def __enter__(self) -> WorkerRun:
         create_topics(self.settings)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")} | self.env
-        self.process = subprocess.Popen([sys.executable, "-m", "streams.ops.cli", "worker"], env=env,
-                                        stdout=open(self.log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        self._wait(lambda: self.health() is not None, 120, "the worker's /health")
+        for env, log in zip(self.envs, self.logs):
+            env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")} | env
+            self.processes.append(subprocess.Popen([sys.executable, "-m", "streams.ops.cli", "worker"], env=env,
+                                                   stdout=open(log, "wb"), stderr=subprocess.STDOUT,
+                                                   stdin=subprocess.DEVNULL))
+        self._wait(lambda: self.health() is not None, 120, "every worker's /health")
         return self
 
     def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
-    def health(self) -> dict | None:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log}")
-        try:
-            with urllib.request.urlopen(f"{self.settings.web_url}/health", timeout=2) as response:
-                return orjson.loads(response.read())
-        except OSError:
-            return None
+    def health(self) -> list[dict] | None:
+        """Every worker's /health, or None while one does not answer yet."""
+        found = []
+        for process, settings, log in zip(self.processes, self.members, self.logs):
+            if process.poll() is not None:
+                raise RuntimeError(f"worker exited with {process.returncode}; see {log}")
+            try:
+                with urllib.request.urlopen(f"{settings.web_url}/health", timeout=2) as response:
+                    found.append(orjson.loads(response.read()))
+            except OSError:
+                return None
+        return found
 
     def _wait(self, condition, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -83,20 +99,20 @@ class WorkerRun:
             if condition():
                 return
             time.sleep(0.5)
-        raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; see {self.log}")
+        raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}; see {self.logs}")
 
     def alerts_for(self, data) -> list[dict]:
         """Feed `data` (context first, then the events) and return every alert the worker raised."""
         with loading.EventProducer(self.settings) as producer:
             producer.send_all("directory", data.directory, "user")
             producer.send_all("tickets", data.tickets, "ticket_id")
-        counted = lambda key, n: lambda: (self.health() or {}).get(key, 0) >= n  # noqa: E731
-        self._wait(counted("tickets_booked", len(data.tickets)), 600, "tickets booked")
-        self._wait(counted("directory_users", len(data.directory)), 120, "the directory")
+        total = lambda key: sum(h[key] for h in self.health() or [])  # noqa: E731  (tickets and events split by partition)
+        everyone = lambda key: min((h[key] for h in self.health() or []), default=0)  # noqa: E731  (each follows all)
+        self._wait(lambda: total("tickets_booked") >= len(data.tickets), 600, "tickets booked")
+        self._wait(lambda: everyone("directory_users") >= len(data.directory), 120, "the directory")
         loading.send_events(self.settings, data.events, Console(quiet=True))
-        self._wait(counted("scored", len(data.events)), 1800, f"{len(data.events):,} events scored")
-        raised = self.health()["alerts"]
-        return self._read_alerts(raised)
+        self._wait(lambda: total("scored") >= len(data.events), 1800, f"{len(data.events):,} events scored")
+        return self._read_alerts(total("alerts"))
 
     def _read_alerts(self, count: int) -> list[dict]:
         consumer = KafkaConsumer(self.settings.topic("alerts"), bootstrap_servers=self.settings.kafka_bootstrap,
@@ -109,14 +125,17 @@ class WorkerRun:
                     alerts += [orjson.loads(m.value) for m in batch]
         finally:
             consumer.close()
-        return alerts
+        # A partition that changed hands mid-stream is re-read from its last commit: an alert raised again has the
+        # same id, and counts once (as the SOC's sink and the hooks take it).
+        return list({alert["alert_id"]: alert for alert in alerts}.values())
 
 
-def run_seed(bootstrap: str, seed: int, m: matrix.MatrixSet, partitions: int, home: Path) -> tuple[RunResult, RunResult]:
-    """(the worker's run, eval's run) of one seed; both carry eval's labels, each its own alerts."""
+def run_seed(bootstrap: str, seed: int, m: matrix.MatrixSet, partitions: int, home: Path,
+             workers: int = 1) -> tuple[RunResult, RunResult]:
+    """(the workers' run, eval's run) of one seed; both carry eval's labels, each its own alerts."""
     data = simulated(seed, m.users, m.days, m.insiders)
     evaluated = replay(data, DetectorConfig(), partitions=partitions)
-    with WorkerRun(bootstrap, partitions, home) as worker:
+    with WorkerRun(bootstrap, partitions, home, workers) as worker:
         started = time.monotonic()
         alerts = worker.alerts_for(data)
         seconds = time.monotonic() - started
@@ -129,6 +148,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="tuned", choices=sorted(matrix.SETS))
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes in the one consumer group")
     parser.add_argument("--seeds", help="comma-separated seeds of the set (default: all)")
     parser.add_argument("--out", type=Path, default=Path("docs/matrix"))
     args = parser.parse_args()
@@ -142,13 +162,15 @@ def main() -> None:
                                  kafka_controller_port=controller_port))
     broker.start()
     try:
-        pairs = [run_seed(broker.settings.kafka_bootstrap, seed, chosen, args.partitions, home) for seed in chosen.seeds]
+        pairs = [run_seed(broker.settings.kafka_bootstrap, seed, chosen, args.partitions, home, args.workers)
+                 for seed in chosen.seeds]
     finally:
         broker.stop()
+    workers = "worker" if args.workers == 1 else f"{args.workers} workers"
     summaries = [matrix.summary(f"{args.set}, {driver}, {args.partitions} partitions", chosen, [p[i] for p in pairs])
-                 for i, driver in enumerate(("worker", "vigil eval"))]
+                 for i, driver in enumerate((workers, "vigil eval"))]
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"worker-{args.set}-{args.partitions}p"
+    stem = args.out / (f"worker-{args.set}-{args.partitions}p" + (f"-{args.workers}w" if args.workers > 1 else ""))
     stem.with_suffix(".json").write_text(json.dumps(summaries, indent=2))
     stem.with_suffix(".md").write_text(matrix.markdown(summaries))
     matrix.plot(summaries, stem.with_suffix(".png"))

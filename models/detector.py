@@ -201,14 +201,16 @@ class UserDetector:
     def _weigh_and_add(self, signals: list[Signal], ctx: Context, ts: float, day: int) -> tuple[list[Signal], float]:
         """Weigh the event's signals by the directory and the team's day, read the day's evidence of deeds across
         days, and add it all to the ledger: the signals (with any pattern of deeds found) and the event's score."""
+        def counted(found: list[Signal]) -> list[Signal]:  # an analyst judged the others benign for this user
+            return [s for s in found if self.suppressed.get(s.family, 0.0) <= ts]
+
         team_day = self._team_day(signals, ctx, day)
-        weighed = [(s, s.points * (team_day if s.family in BUSY_DAY_FAMILIES else 1.0)) for s in signals
-                   if self.suppressed.get(s.family, 0.0) <= ts]  # an analyst judged the others benign for this user
+        weighed = [(s, s.points * (team_day if s.family in BUSY_DAY_FAMILIES else 1.0)) for s in counted(signals)]
         # What the user did, as the day's evidence of deeds: before the directory's modifiers, which weigh risk.
         if deeds := [(s.family, points) for s, points in weighed if s.family in DEEDS]:
             found = self.recurrence.observe(day, deeds, ctx, self.config.family_cap)
             signals = signals + found
-            weighed += [(s, s.points) for s in found if self.suppressed.get(s.family, 0.0) <= ts]
+            weighed += [(s, s.points) for s in counted(found)]
         modifier, why = self._modifier(ctx.profile, ts)
         for s, points in weighed:
             self.ledger.add(s.family, points * modifier, ts, s.reason + why, s.technique)

@@ -11,6 +11,9 @@ _DAY = 24
 # 1970-01-01 was a Thursday; shift so that hour-of-week 0 is Monday 00:00 UTC.
 _EPOCH_WEEKDAY_OFFSET = 3 * 24
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: Active days remembered hour by hour, and how many of them at an hour make it the user's new routine.
+RECENT_DAYS = 7
+SETTLED = 3
 
 
 class WeeklyRhythm:
@@ -21,8 +24,13 @@ class WeeklyRhythm:
     rare when both shares, smoothed over the neighbouring hours, are below
     their floors: a user who works weekdays 9–17 is not flagged for a Saturday
     afternoon, but is for 03:00 on any day. Rare hours are learned at a
-    quarter weight, so a real shift change becomes normal over a few weeks
-    while a burst of night sessions keeps standing out.
+    quarter weight, so one night session does not make nights normal.
+
+    A rare hour counts for less on each of the user's last `RECENT_DAYS`
+    active days that were active at it (or next to it), and for nothing from
+    the `SETTLED`-th: a team transfer to another time zone or a week on call
+    moves the whole day at once, and is the user's new routine within days,
+    not weeks. What they do at those hours is judged as ever.
 
     Parameters
     ----------
@@ -53,6 +61,13 @@ class WeeklyRhythm:
     >>> night.reason
     'active on Tue at 03:00 UTC, an hour that holds 0.0% of this user’s active hours'
 
+    The next nights at that hour count for less, then for nothing:
+
+    >>> nights = [rhythm.observe(AccessEvent("e", (monday + 24 * day + 3) * 3600, "ann", "login"), ctx)
+    ...           for day in (9, 10, 11)]
+    >>> [round(s.points, 1) for night in nights for s in night]
+    [12.3, 5.7]
+
     """
 
     family = "time"
@@ -70,6 +85,9 @@ class WeeklyRhythm:
         self.by_week_hour = [0.0] * _WEEK
         self.total = 0.0
         self.hour = -1
+        self.day = -1
+        self.recent: list[int] = []  # the last active days before today, each a bit per UTC hour of day
+        self.today = 0  # today's active hours, a bit each
         self.rare = False  # whether the current hour was judged rare (read by the detector)
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
@@ -79,25 +97,40 @@ class WeeklyRhythm:
         self.hour = event.hour
         how = (event.hour + _EPOCH_WEEKDAY_OFFSET) % _WEEK
         hod = how % _DAY
+        self._roll(event.hour // _DAY)
         signals = []
         self.rare = False
         if self.total >= self.warmup:
             day_share = self._share(self.by_day_hour, hod)
             week_share = self._share(self.by_week_hour, how)
-            if day_share < self.day_floor and week_share < self.week_floor:
+            settling = self._recent_days_at(hod)
+            if day_share < self.day_floor and week_share < self.week_floor and settling < SETTLED:
                 self.rare = True
+                lately = f"; active then on {settling} of their last {RECENT_DAYS} active days" if settling else ""
                 signals.append(Signal(
                     name="rare_hour",
                     family=self.family,
-                    points=round(self.points * (1 - 0.5 * day_share / self.day_floor), 2),
+                    points=round(self.points * (1 - 0.5 * day_share / self.day_floor) * (1 - settling / SETTLED), 2),
                     reason=f"active on {_DAYS[how // 24]} at {hod:02d}:00 UTC, an hour that holds "
-                           f"{day_share:.1%} of this user’s active hours",
+                           f"{day_share:.1%} of this user’s active hours{lately}",
                     observed=f"{_DAYS[how // 24]} {hod:02d}:00",
                     expected=round(day_share, 4),
                     technique=T1078,
                 ))
         self._learn(hod, how, weight=0.25 if self.rare else 1.0)
+        self.today |= 1 << hod
         return signals
+
+    def _roll(self, day: int) -> None:
+        if day > self.day:
+            if self.today:
+                self.recent = (self.recent + [self.today])[-RECENT_DAYS:]
+            self.day, self.today = day, 0
+
+    def _recent_days_at(self, hod: int) -> int:
+        """Of the last active days before today, how many were active at `hod` or an hour next to it."""
+        near = sum(1 << (h % _DAY) for h in (hod - 1, hod, hod + 1))
+        return sum(1 for mask in self.recent if mask & near)
 
     def _share(self, bins: list[float], at: int) -> float:
         # Half weight to the neighbouring hours: shifts drift by an hour.
@@ -116,11 +149,14 @@ class WeeklyRhythm:
 
     # -- plain-data state --------------------------------------------------------------
     def state(self) -> list:
-        return [self.hour, round(self.total, 2), self.by_day_hour, _sparse(self.by_week_hour), self.rare]
+        return [self.hour, round(self.total, 2), self.by_day_hour, _sparse(self.by_week_hour), self.rare,
+                [self.day, self.today, self.recent]]
 
     def restore(self, state: list | None) -> WeeklyRhythm:
         if state:
-            self.hour, self.total, self.by_day_hour, week, self.rare = state
+            self.hour, self.total, self.by_day_hour, week, self.rare = state[:5]
+            if len(state) > 5:  # saved before recent days were kept: they fill in as days pass
+                self.day, self.today, self.recent = state[5]
             self.by_week_hour = [0.0] * _WEEK
             for k, v in week:
                 self.by_week_hour[k] = v

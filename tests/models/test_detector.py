@@ -261,3 +261,24 @@ def test_a_new_system_every_few_days_read_off_tickets_reaches_high_on_the_second
     assert bands[20] == "medium"
     assert bands[23] in ("high", "critical")
     assert any(r.startswith("evidence of what they did on 2 of the last 4 working days") for r in alerts[-1].reasons)
+
+
+def test_a_shift_moved_for_good_is_the_users_routine_within_days_and_other_hours_still_count():
+    """A team transfer eight time zones east: odd hours count on the first days, not from the fourth."""
+    book = TicketBook()
+    ctx = Context(Population(), Profile(role="agent"), book)
+    detector = UserDetector(DetectorConfig())
+    for e in workday(days=20, book=book):
+        detector.observe(e, ctx)
+    moved = [e for e in workday(days=26, start_hour=1, book=book) if e.ts >= MONDAY + 20 * DAY]
+    odd_hours_by_day: dict[int, float] = {}
+    for e in moved:
+        for s in detector.observe(e, ctx).signals:
+            if s.name == "rare_hour":
+                day = int((e.ts - MONDAY) // DAY)
+                odd_hours_by_day[day] = odd_hours_by_day.get(day, 0) + s.points
+    assert odd_hours_by_day[20] > odd_hours_by_day[21] > odd_hours_by_day.get(22, 0)
+    assert not any(day >= 23 for day in odd_hours_by_day)
+    assert detector.bands.band == "low"
+    evening = AccessEvent("late", MONDAY + 26 * DAY + 19 * 3600, "ann", "login", device="laptop-1", src_ip="10.0.0.1")
+    assert any(s.name == "rare_hour" for s in detector.observe(evening, ctx).signals)  # neither shift's hours

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from models.signal import TECHNIQUES
+
 BANDS = ("low", "medium", "high", "critical")
 
 
@@ -132,9 +134,9 @@ class RiskLedger:
     def state(self) -> dict:
         """Plain data; families that have faded to nothing by the latest evidence are left out."""
         latest = max((e[1] for e in self.families.values()), default=0.0)
-        return {f: [round(e[0], 3), e[1], e[2], e[3], round(e[4], 3)] for f, e in self.families.items()
-                if self._fade(e[0], e[1], latest) >= 0.5}
+        return {f: [round(e[0], 3), e[1], e[2], e[3].split(" ", 1)[0], round(e[4], 3)]  # technique by its ID
+                for f, e in self.families.items() if self._fade(e[0], e[1], latest) >= 0.5}
 
     def restore(self, state: dict | None) -> RiskLedger:
-        self.families = {f: list(e) for f, e in (state or {}).items()}
+        self.families = {f: [e[0], e[1], e[2], TECHNIQUES.get(e[3], e[3]), e[4]] for f, e in (state or {}).items()}
         return self

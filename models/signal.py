@@ -11,6 +11,8 @@ T1567 = "T1567 Exfiltration Over Web Service"
 T1052 = "T1052 Exfiltration Over Physical Medium"
 T1048 = "T1048 Exfiltration Over Alternative Protocol"
 T1098 = "T1098 Account Manipulation"
+#: Each technique by its ID alone (how saved state names it).
+TECHNIQUES = {t.split(" ", 1)[0]: t for t in (T1213, T1078, T1567, T1052, T1048, T1098)}
 
 
 def escalation_points(points: float, first: bool) -> float:

@@ -115,6 +115,17 @@ def test_state_round_trip_gives_the_same_judgement():
         assert (ra.score, ra.risk, ra.band) == (rb.score, rb.risk, rb.band)
 
 
+def test_saved_ledger_names_techniques_by_id_and_restores_their_names():
+    detector, ctx = trained()
+    for e in night_reads():
+        detector.observe(e, ctx)
+    saved = json.loads(json.dumps(detector.state()))
+    assert {entry[3] for entry in saved["ledger"].values()} >= {"T1213"}
+    restored = UserDetector(DetectorConfig(), saved)
+    assert restored.ledger.top(MONDAY + 11 * DAY) == detector.ledger.top(MONDAY + 11 * DAY)
+    assert "T1213 Data from Information Repositories" in {t for *_, t in restored.ledger.top(MONDAY + 11 * DAY)}
+
+
 def test_state_is_compact_json():
     detector, _ = trained(days=30)
     assert len(json.dumps(detector.state(), separators=(",", ":"))) < 4096

@@ -23,6 +23,8 @@ DAYS_KEPT = 30
 RECENT = 5
 #: (working days, trace days needed): a pattern is read over all of the last two, or three of the last five or ten.
 PATTERN_WINDOWS = ((2, 2), (5, 3), (10, 3))
+#: (working days, trace days needed) of a lasting pattern: nearly every recent working day.
+LASTING = ((5, 4), (10, 6))
 WEEK = 7  # active days summed against the peers' norm
 TAIL = 0.002  # a pattern this improbable at the user's own rate is evidence
 PRIOR_DAYS = 10  # how many days a quantity's prior weighs against the user's own
@@ -151,11 +153,12 @@ class Quantity:
     prior: float  # the share of a user's days taken to be traces before their own days say otherwise
     above_usual: bool = False
     weekly: bool = True  # also judged as a seven-day sum against the peers'
+    lasting: bool = False  # a trace on nearly every recent working day is its own evidence
 
 
 QUANTITIES = (
     Quantity("outside", "read customers outside their tickets", "customers", T1213,
-             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05),
+             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=True),
     Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2),
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
     Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213,
@@ -176,7 +179,11 @@ class Persistence:
     none, not for someone who often has such days. *Sum*: the last
     seven active days' total, spread over at least three of them (one big
     export is the exfiltration family's), above the peer group's norm for
-    seven days and above the user's own.
+    seven days and above the user's own. *Habit*: for customers outside
+    tickets, a pattern with a trace on nearly every recent working day (4 of
+    the last 5, or 6 of the last 10) is evidence of its own, the `lasting`
+    family: together with the pattern it reaches *high*, while one busy day
+    or two never do.
 
     Examples
     --------
@@ -194,13 +201,16 @@ class Persistence:
     ...     print(reason)
     read customers outside their tickets on 2 of the last 2 working days (5 customers in all), usually on 2% of days
     read customers outside their tickets on 3 of the last 5 working days (8 customers in all), usually on 3% of days
+    >>> [s.reason for s in fired if s.family == "lasting"]
+    ['a habit: read customers outside their tickets on 4 of the last 5 working days (11 customers in all)']
 
     """
 
     family = "pattern"
 
-    def __init__(self, points: float = 25.0, sum_points: float = 20.0) -> None:
+    def __init__(self, points: float = 25.0, sum_points: float = 20.0, lasting_points: float = 20.0) -> None:
         self.points = points
+        self.lasting_points = lasting_points
         self.sum_points = sum_points
         self.totals = {q.name: DailyTotals() for q in QUANTITIES}
         self.counter = LinearCounter()  # today's customers outside tickets
@@ -255,6 +265,8 @@ class Persistence:
         if days > self.fired.get(q.name, 0):
             self.fired[q.name] = days
             signals.append(self._pattern(q, totals, days, window, usual))
+        if days and q.lasting and f"{q.name}.lasting" not in self.fired:
+            signals += self._lasting(q, totals, at_least)
         if q.weekly:
             signals += self._weekly(q, totals, ctx)
         return signals
@@ -270,6 +282,23 @@ class Persistence:
             expected=round(usual * window, 1),
             technique=q.technique,
         )
+
+    def _lasting(self, q: Quantity, totals: DailyTotals, at_least: float) -> list[Signal]:
+        for window, needed in LASTING:
+            days = totals.trace_days(window, at_least)
+            if days >= needed and len(totals.days) >= window:
+                self.fired[f"{q.name}.lasting"] = days
+                return [Signal(
+                    name=f"lasting.{q.name}",
+                    family="lasting",
+                    points=self.lasting_points,
+                    reason=f"a habit: {q.what} on {days} of the last {window} working days "
+                           f"({totals.recent_sum(window):.0f} {q.unit} in all)",
+                    observed=days,
+                    expected=needed,
+                    technique=q.technique,
+                )]
+        return []
 
     def _weekly(self, q: Quantity, totals: DailyTotals, ctx: Context) -> list[Signal]:
         peers, group = ctx.population.peer(ctx.profile.peer_group), ctx.profile.peer_group

@@ -293,3 +293,20 @@ def test_a_shift_moved_for_good_is_the_users_routine_within_days_and_other_hours
     assert detector.bands.band == "low"
     evening = AccessEvent("late", MONDAY + 26 * DAY + 19 * 3600, "ann", "login", device="laptop-1", src_ip="10.0.0.1")
     assert any(s.name == "rare_hour" for s in detector.observe(evening, ctx).signals)  # neither shift's hours
+
+
+def test_two_customers_a_day_outside_tickets_most_days_of_a_week_reaches_high_as_a_habit():
+    """The quietest harvester: under the day's threshold every day, high on the fourth day of five."""
+    book = TicketBook()
+    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
+    outside = [e for day in range(15, 20) for e in outside_reads(day, 2)]
+    bands_by_day: dict[int, str] = {}
+    reasons: list[str] = []
+    for e in sorted([*workday(days=20, book=book), *outside], key=lambda e: e.ts):
+        assessment = detector.observe(e, ctx)
+        bands_by_day[int((e.ts - MONDAY) // DAY)] = assessment.band
+        if assessment.alert:
+            reasons += assessment.alert.reasons
+    assert bands_by_day[17] not in ("high", "critical")  # three days of five: a pattern, not yet a habit
+    assert bands_by_day[18] in ("high", "critical")
+    assert any(r.startswith("a habit: read customers outside their tickets on 4 of the last 5") for r in reasons)

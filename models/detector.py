@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from models.breadth import CustomerBreadth
+from models.bulk import BulkRead
 from models.context import DAY, Context, Profile
 from models.event import EXFIL_ACTIONS, AccessEvent
 from models.exfil import Exfiltration
@@ -119,6 +120,7 @@ class UserDetector:
             "rhythm": WeeklyRhythm(),
             "first_seen": FirstSeen(),
             "unjustified": UnjustifiedAccess(),
+            "bulk": BulkRead(),
             "exfil": Exfiltration(),
             "peers": PeerDeviation(),
             "privilege": PrivilegeChange(),

@@ -22,7 +22,7 @@ HOUR_TREES = HalfSpaces(seed=42)  # the multivariate model's trees: the same in 
 HOURS_DECAY = 0.7  # the hours model's reference: yesterday's user-hours, the day before at 0.7, …
 #: Facets whose org-wide prevalence is tracked (shared values; IPs and devices are per person).
 SHARED_FACETS = ("app", "resource", "action")
-PEER_NAMES = ("records", "searches", "outside", "moved")
+PEER_NAMES = ("records", "searches", "outside", "moved", "largest_read")
 #: What a group's share of members doing it on one day is kept for: moving records out, reading outside tickets,
 #: touching more records than one's own usual day ("busy": a team's incident, a catch-up after a holiday).
 GROUP_DEEDS = ("moved", "outside", "busy")
@@ -354,6 +354,10 @@ class PeerBaseline:
     def warm(self) -> bool:
         """Enough user-days to judge by."""
         return self._stats("records")[0] >= self.warmup
+
+    def knows(self, name: str) -> bool:
+        """Enough user-days of `name` to judge by."""
+        return self._stats(name)[0] >= self.warmup
 
     def mean(self, name: str) -> float:
         return self._stats(name)[1]

@@ -25,9 +25,9 @@ class BulkRead:
     did. It fires once a day, and again each time the day's records in such
     reads double. A bulk read is learned at the threshold and a quarter
     weight, so a harvest does not become the user's normal within a day, while
-    a real change of work does within weeks. Until `warmup` reads of the user's are
-    known, the read is judged against the peer group's largest read of a day
-    (their days with such reads, the first of each member's left out).
+    a real change of work does within weeks. Until `warmup` reads of the
+    user's are known, the read is judged against the peer group's largest read
+    of a day (their days with such reads, the first of each member's left out).
 
     Examples
     --------
@@ -63,22 +63,18 @@ class BulkRead:
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         if event.records <= 1 or event.action not in TOUCH_ACTIONS:
             return []
-        day = int(event.ts // DAY)
-        peers = ctx.population.peer(ctx.profile.peer_group)
+        day, group = int(event.ts // DAY), ctx.profile.peer_group
         if day > self.day:
             if self.days > 1:
-                peers.learn("largest_read", self.largest, self.day)
+                ctx.population.peer(group).learn("largest_read", self.largest, self.day)
             self.day, self.days, self.largest, self.today, self.fired_at = day, self.days + 1, 0.0, 0.0, 0.0
         self.largest = max(self.largest, event.records)
         warm = self.sizes.n >= self.warmup
         mean, spread = self.sizes.mean.get(), math.sqrt(max(self.sizes.get(), 0.0))
-        if warm:
-            threshold = max(mean + self.z * max(spread, math.sqrt(mean)), self.floor)
-        elif peers.knows("largest_read"):
+        threshold = max(mean + self.z * max(spread, math.sqrt(mean)), self.floor) if warm else math.inf
+        if not warm and (peers := ctx.population.peer(group)).knows("largest_read"):
             threshold = max(peers.threshold("largest_read"), self.floor)
             mean, spread = peers.mean("largest_read"), peers.spread("largest_read")
-        else:
-            threshold = math.inf
         if event.records <= threshold:
             self._learn(event.records)
             return []
@@ -92,8 +88,8 @@ class BulkRead:
             family=self.family,
             points=escalation_points(self.points, first),
             reason=f"{event.action} returned {event.records} records at once ({self.today:.0f} in such reads "
-                   f"today); " + (f"their reads return {mean:.0f} ± {spread:.0f}" if warm else
-                                  f"the largest of a day for peers ({ctx.profile.peer_group}): {mean:.0f} ± {spread:.0f}"),
+                   f"today); " + ("their reads return" if warm else f"the largest of a day for peers ({group}):")
+                   + f" {mean:.0f} ± {spread:.0f}",
             observed=event.records,
             expected=round(mean, 1),
             technique=T1213,

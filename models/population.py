@@ -22,7 +22,6 @@ HOUR_TREES = HalfSpaces(seed=42)  # the multivariate model's trees: the same in 
 HOURS_DECAY = 0.7  # the hours model's reference: yesterday's user-hours, the day before at 0.7, …
 #: Facets whose org-wide prevalence is tracked (shared values; IPs and devices are per person).
 SHARED_FACETS = ("app", "resource", "action")
-PEER_NAMES = ("records", "searches", "outside", "moved", "largest_read")
 #: What a group's share of members doing it on one day is kept for: moving records out, reading outside tickets,
 #: touching more records than one's own usual day ("busy": a team's incident, a catch-up after a holiday).
 GROUP_DEEDS = ("moved", "outside", "busy")

@@ -103,8 +103,9 @@ class WeeklyRhythm:
         if self.total >= self.warmup:
             day_share = self._share(self.by_day_hour, hod)
             week_share = self._share(self.by_week_hour, how)
-            settling = self._recent_days_at(hod)
-            if day_share < self.day_floor and week_share < self.week_floor and settling < SETTLED:
+            rare = day_share < self.day_floor and week_share < self.week_floor
+            settling = self._recent_days_at(hod) if rare else SETTLED
+            if settling < SETTLED:
                 self.rare = True
                 lately = f"; active then on {settling} of their last {RECENT_DAYS} active days" if settling else ""
                 signals.append(Signal(

@@ -21,6 +21,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -166,6 +167,7 @@ def main() -> None:
                  for seed in chosen.seeds]
     finally:
         broker.stop()
+        shutil.rmtree(home, ignore_errors=True)  # the broker's log and the workers' stores: 1.5 GB a set
     workers = "worker" if args.workers == 1 else f"{args.workers} workers"
     summaries = [matrix.summary(f"{args.set}, {driver}, {args.partitions} partitions", chosen, [p[i] for p in pairs])
                  for i, driver in enumerate((workers, "vigil eval"))]

@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -39,7 +38,7 @@ def main(bootstrap: str, topic: str, count: int, out: Path) -> None:
 
     kafka_driver.Consumer._delivery_check = counting_check
     app = faust.App(f"probe-{uuid.uuid4().hex[:8]}", broker=f"{kafka_driver.SCHEME}://{bootstrap}", store="memory://",
-                    datadir=tempfile.mkdtemp(prefix="vigil-probe-"), web_enabled=False,
+                    datadir=str(out.parent / "probe-data"), web_enabled=False,
                     consumer_auto_offset_reset="earliest", stream_buffer_maxsize=16)
     source = app.topic(topic, key_serializer="raw", value_serializer="raw")
     received: list[tuple[int, str]] = []

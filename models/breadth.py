@@ -18,14 +18,16 @@ class DistinctCount:
         self.counter = LinearCounter()
 
     def add(self, bit: int) -> float:
-        """Count the value whose bit (`LinearCounter.bit`) is `bit`."""
+        """Count the value whose bit (`LinearCounter.bit`) is `bit`; return how much the window's value grew."""
         if self.window.index != self.index:  # the window rolled: start a new count
             self.index = self.window.index
             self.counter.clear()
-        if self.counter.add_bit(bit):
-            # The window's running value is the estimate so far: add the increase.
-            self.window.add(self.counter.estimate() - self.window.value)
-        return self.window.value
+        if not self.counter.add_bit(bit):
+            return 0.0
+        # The window's running value is the estimate so far: add the increase.
+        grown = self.counter.estimate() - self.window.value
+        self.window.add(grown)
+        return grown
 
     def state(self) -> list:
         return [self.index, format(self.counter.bitmap, "x")]
@@ -66,8 +68,9 @@ class CustomerBreadth:
         self.shares = (UnexplainedShare(self.hour), UnexplainedShare(self.day))
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
-        self.hour.roll(event.ts)
-        self.day.roll(event.ts)
+        if event.ts >= self.hour.ends:  # a later hour (and a later day always begins with one)
+            self.hour.roll(event.ts)
+            self.day.roll(event.ts)
         if event.record_id is None:
             return []
         signals = []
@@ -75,9 +78,9 @@ class CustomerBreadth:
         explained = ctx.justified is True
         for window, count, share, label in ((self.hour, self.hour_count, self.shares[0], "within one hour"),
                                             (self.day, self.day_count, self.shares[1], "today")):
-            before = window.value
-            count.add(bit)
-            share.add(window.value - before, explained)
+            if not (grown := count.add(bit)):
+                continue  # a customer already counted in this window: nothing new to judge
+            share.add(grown, explained)
             if (fired := share.firing()) is not None:
                 first, unexplained = fired
                 signals.append(Signal(

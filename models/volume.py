@@ -49,8 +49,9 @@ class RecordVolume:
         self.shares = (UnexplainedShare(self.hour), UnexplainedShare(self.day))
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
-        self.hour.roll(event.ts)
-        self.day.roll(event.ts)
+        if event.ts >= self.hour.ends:  # a later hour (and a later day always begins with one)
+            self.hour.roll(event.ts)
+            self.day.roll(event.ts)
         if event.action not in TOUCH_ACTIONS:
             return []
         signals, quiet_day = [], not self.day.fired_at

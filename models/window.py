@@ -73,7 +73,7 @@ class WindowBaseline:
         self.index = -1  # the window being counted
         self.value = 0.0
         self.fired_at = 0.0  # value at the last firing in this window; 0 = not fired
-        self._ends = 0.0  # event time at which the current window closes
+        self.ends = 0.0  # event time at which the current window closes
         self._learned()
 
     def _learned(self) -> None:
@@ -93,11 +93,11 @@ class WindowBaseline:
 
     def roll(self, ts: float) -> float | None:
         """Move to the window of `ts`; return the value of the window just closed, if any."""
-        if ts < self._ends:
+        if ts < self.ends:
             return None  # same window, or a late event: counted in the current one
         closed = self._close() if self.index >= 0 else None
         self.index = int(ts // self.window)
-        self._ends = (self.index + 1) * self.window
+        self.ends = (self.index + 1) * self.window
         return closed
 
     def add(self, amount: float) -> None:
@@ -140,7 +140,7 @@ class WindowBaseline:
             n, mean, var, self.index, self.value, self.fired_at = state
             if n:
                 self.history = variance_from(n, mean, var)
-            self._ends = (self.index + 1) * self.window
+            self.ends = (self.index + 1) * self.window
             self._learned()
         return self
 

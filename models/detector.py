@@ -12,6 +12,7 @@ from models.exfil import Exfiltration
 from models.lookback import DepartureLookback
 from models.multivariate import FEATURES
 from models.novelty import FirstSeen
+from models.offhours import OutsideAtRareHours
 from models.peers import PeerDeviation
 from models.persistence import Persistence
 from models.privilege import PrivilegeChange
@@ -114,12 +115,14 @@ class UserDetector:
     def __init__(self, config: DetectorConfig, state: dict | None = None) -> None:
         state = state or {}
         self.config = config
+        rhythm = WeeklyRhythm()
         self.signals = {
             "volume": RecordVolume(),
             "breadth": CustomerBreadth(),
-            "rhythm": WeeklyRhythm(),
+            "rhythm": rhythm,
             "first_seen": FirstSeen(),
             "unjustified": UnjustifiedAccess(),
+            "offhours": OutsideAtRareHours(rhythm),  # reads the hour as `rhythm`, observed before it, judged it
             "bulk": BulkRead(),
             "exfil": Exfiltration(),
             "peers": PeerDeviation(),

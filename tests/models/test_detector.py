@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -310,3 +311,27 @@ def test_two_customers_a_day_outside_tickets_most_days_of_a_week_reaches_high_as
     assert bands_by_day[17] not in ("high", "critical")  # three days of five: a pattern, not yet a habit
     assert bands_by_day[18] in ("high", "critical")
     assert any(r.startswith("a habit: read customers outside their tickets on 4 of the last 5") for r in reasons)
+
+
+def test_three_customers_off_tickets_in_a_first_night_session_reach_high_that_night_and_not_by_day():
+    """What and when at once: the same three customers off tickets are not high by day, and high at night."""
+    by_day, by_day_ctx = trained(days=15)
+    for e in outside_reads(15, 3):
+        by_day.observe(e, by_day_ctx)
+    at_night, night_ctx = trained(days=15)
+    reasons = [r for e in night_reads(day=15, count=3) if (a := at_night.observe(e, night_ctx)).alert
+               for r in a.alert.reasons]
+    assert by_day.bands.band not in ("high", "critical")
+    assert at_night.bands.band == "high"
+    assert "read 3 customers outside their tickets in hours they are rarely active (X0, X1, X2)" in reasons
+
+
+def test_a_few_lookups_off_tickets_among_night_work_on_tickets_are_no_off_hours_session():
+    """A shift moved to the night (a week on call, a transfer): its hours are rare, most of what is read then is on
+    the user's tickets, and three lookups off them among that work are the day's, not a session's."""
+    detector, ctx = trained(days=15)
+    night_shift = [e for e in workday(days=16, start_hour=1, hours=3, book=ctx.tickets) if e.ts >= MONDAY + 15 * DAY]
+    lookups = [dataclasses.replace(e, ts=e.ts + 3 * 3600 + 1800) for e in night_reads(day=15, count=3)]
+    found = [s for e in sorted(night_shift + lookups, key=lambda e: e.ts) for s in detector.observe(e, ctx).signals]
+    assert any(s.family == "time" for s in found) and any(s.family == "unjustified" for s in found)
+    assert not any(s.family == "offhours" for s in found)

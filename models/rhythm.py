@@ -14,6 +14,8 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: Active days remembered hour by hour, and how many of them at an hour make it the user's new routine.
 RECENT_DAYS = 7
 SETTLED = 3
+#: Rare hours in a day that make it a moved day: a shift at new hours, not a session at odd ones.
+SHIFT_HOURS = 4
 
 
 class WeeklyRhythm:
@@ -26,11 +28,15 @@ class WeeklyRhythm:
     afternoon, but is for 03:00 on any day. Rare hours are learned at a
     quarter weight, so one night session does not make nights normal.
 
-    A rare hour counts for less on each of the user's last `RECENT_DAYS`
-    active days that were active at it (or next to it), and for nothing from
-    the `SETTLED`-th: a team transfer to another time zone or a week on call
-    moves the whole day at once, and is the user's new routine within days,
-    not weeks. What they do at those hours is judged as ever.
+    A day's rare hours are one piece of evidence of *when*: together they
+    give at most `points`. A rare hour counts for less on each of the user's
+    last `RECENT_DAYS` active days that were active at it (or next to it),
+    and for nothing from the `SETTLED`-th, or from the day after a *moved
+    day*, one with `SHIFT_HOURS` rare hours or more: a week on call adds a
+    few night hours and is routine within days; a team transfer to another
+    time zone moves the whole shift at once, and is routine from its second
+    day. A session at odd hours is shorter than a shift. What they do at
+    those hours is judged as ever.
 
     Parameters
     ----------
@@ -88,6 +94,8 @@ class WeeklyRhythm:
         self.day = -1
         self.recent: list[int] = []  # the last active days before today, each a bit per UTC hour of day
         self.today = 0  # today's active hours, a bit each
+        self.given = 0.0  # points given to today's rare hours: at most `points` a day
+        self.odd_hours = 0  # today's rare hours
         self.rare = False  # whether the current hour was judged rare (read by the detector)
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
@@ -107,31 +115,47 @@ class WeeklyRhythm:
             settling = self._recent_days_at(hod) if rare else SETTLED
             if settling < SETTLED:
                 self.rare = True
-                lately = f"; active then on {settling} of their last {RECENT_DAYS} active days" if settling else ""
-                signals.append(Signal(
-                    name="rare_hour",
-                    family=self.family,
-                    points=round(self.points * (1 - 0.5 * day_share / self.day_floor) * (1 - settling / SETTLED), 2),
-                    reason=f"active on {_DAYS[how // 24]} at {hod:02d}:00 UTC, an hour that holds "
-                           f"{day_share:.1%} of this user’s active hours{lately}",
-                    observed=f"{_DAYS[how // 24]} {hod:02d}:00",
-                    expected=round(day_share, 4),
-                    technique=T1078,
-                ))
+                self.odd_hours += 1
+                points = self.points * (1 - 0.5 * day_share / self.day_floor) * (1 - settling / SETTLED)
+                if (points := round(min(points, self.points - self.given), 2)) >= 0.5:
+                    self.given += points
+                    signals.append(self._signal(how, points, day_share, settling))
         self._learn(hod, how, weight=0.25 if self.rare else 1.0)
         self.today |= 1 << hod
         return signals
 
+    def _signal(self, how: int, points: float, day_share: float, settling: int) -> Signal:
+        hod = how % _DAY
+        lately = f"; active then on {settling} of their last {RECENT_DAYS} active days" if settling else ""
+        return Signal(
+            name="rare_hour",
+            family=self.family,
+            points=points,
+            reason=f"active on {_DAYS[how // 24]} at {hod:02d}:00 UTC, an hour that holds "
+                   f"{day_share:.1%} of this user’s active hours{lately}",
+            observed=f"{_DAYS[how // 24]} {hod:02d}:00",
+            expected=round(day_share, 4),
+            technique=T1078,
+        )
+
     def _roll(self, day: int) -> None:
         if day > self.day:
             if self.today:
-                self.recent = (self.recent + [self.today])[-RECENT_DAYS:]
-            self.day, self.today = day, 0
+                moved = self.odd_hours >= SHIFT_HOURS
+                self.recent = (self.recent + [self.today | moved << _DAY])[-RECENT_DAYS:]
+            self.day, self.today, self.given, self.odd_hours = day, 0, 0.0, 0
 
     def _recent_days_at(self, hod: int) -> int:
-        """Of the last active days before today, how many were active at `hod` or an hour next to it."""
+        """Of the last active days before today, how many were active at `hod` or an hour next to it; `SETTLED`
+        if one of them was a moved day (`SHIFT_HOURS` rare hours or more)."""
         near = sum(1 << (h % _DAY) for h in (hod - 1, hod, hod + 1))
-        return sum(1 for mask in self.recent if mask & near)
+        days = 0
+        for mask in self.recent:
+            if mask & near:
+                if mask >> _DAY:
+                    return SETTLED
+                days += 1
+        return days
 
     def _share(self, bins: list[float], at: int) -> float:
         # Half weight to the neighbouring hours: shifts drift by an hour.
@@ -151,13 +175,13 @@ class WeeklyRhythm:
     # -- plain-data state --------------------------------------------------------------
     def state(self) -> list:
         return [self.hour, round(self.total, 2), self.by_day_hour, _sparse(self.by_week_hour), self.rare,
-                [self.day, self.today, self.recent]]
+                [self.day, self.today, self.recent, self.given, self.odd_hours]]
 
     def restore(self, state: list | None) -> WeeklyRhythm:
         if state:
             self.hour, self.total, self.by_day_hour, week, self.rare = state[:5]
             if len(state) > 5:  # saved before recent days were kept: they fill in as days pass
-                self.day, self.today, self.recent = state[5]
+                self.day, self.today, self.recent, self.given, self.odd_hours = (state[5] + [0.0, 0])[:5]
             self.by_week_hour = [0.0] * _WEEK
             for k, v in week:
                 self.by_week_hour[k] = v

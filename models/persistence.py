@@ -23,8 +23,10 @@ DAYS_KEPT = 30
 RECENT = 5
 #: (working days, trace days needed): a pattern is read over all of the last two, or three of the last five or ten.
 PATTERN_WINDOWS = ((2, 2), (5, 3), (10, 3))
-#: (working days, trace days needed) of a lasting pattern: nearly every recent working day.
+#: (working days, trace days needed) of a lasting pattern: nearly every recent working day. Records moved out
+#: need more: an honest exporter moves some on one working day in five, and now and then on four of five.
 LASTING = ((5, 4), (10, 6))
+LASTING_MOVED = ((10, 8),)
 WEEK = 7  # active days summed against the peers' norm
 TAIL = 0.002  # a pattern this improbable at the user's own rate is evidence
 PRIOR_DAYS = 10  # how many days a quantity's prior weighs against the user's own
@@ -153,13 +155,14 @@ class Quantity:
     prior: float  # the share of a user's days taken to be traces before their own days say otherwise
     above_usual: bool = False
     weekly: bool = True  # also judged as a seven-day sum against the peers'
-    lasting: bool = False  # a trace on nearly every recent working day is its own evidence
+    lasting: tuple[tuple[int, int], ...] = ()  # windows in which a trace on nearly every working day is evidence
 
 
 QUANTITIES = (
     Quantity("outside", "read customers outside their tickets", "customers", T1213,
-             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=True),
-    Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2),
+             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=LASTING),
+    Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2,
+             lasting=LASTING_MOVED),
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
     Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213,
              "read {n:.0f} records no ticket of theirs explains", trace=20, prior=0.1, above_usual=True, weekly=False),
@@ -179,11 +182,11 @@ class Persistence:
     none, not for someone who often has such days. *Sum*: the last
     seven active days' total, spread over at least three of them (one big
     export is the exfiltration family's), above the peer group's norm for
-    seven days and above the user's own. *Habit*: for customers outside
-    tickets, a pattern with a trace on nearly every recent working day (4 of
-    the last 5, or 6 of the last 10) is evidence of its own, the `lasting`
-    family: together with the pattern it reaches *high*, while one busy day
-    or two never do.
+    seven days and above the user's own. *Habit*: a pattern with a trace on
+    nearly every recent working day (customers outside tickets: 4 of the last
+    5, or 6 of the last 10; records moved out: 8 of the last 10) is evidence
+    of its own, the `lasting` family: together with the pattern it reaches
+    *high*, while one busy day or two never do.
 
     Examples
     --------
@@ -284,7 +287,7 @@ class Persistence:
         )
 
     def _lasting(self, q: Quantity, totals: DailyTotals, at_least: float) -> list[Signal]:
-        for window, needed in LASTING:
+        for window, needed in q.lasting:
             days = totals.trace_days(window, at_least)
             if days >= needed and len(totals.days) >= window:
                 self.fired[f"{q.name}.lasting"] = days

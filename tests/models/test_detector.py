@@ -335,3 +335,36 @@ def test_a_few_lookups_off_tickets_among_night_work_on_tickets_are_no_off_hours_
     found = [s for e in sorted(night_shift + lookups, key=lambda e: e.ts) for s in detector.observe(e, ctx).signals]
     assert any(s.family == "time" for s in found) and any(s.family == "unjustified" for s in found)
     assert not any(s.family == "offhours" for s in found)
+
+
+def exports(day: int, records: int = 15, count: int = 1, user="ann"):
+    base = MONDAY + day * DAY + 15 * 3600
+    return [AccessEvent(f"export-{day}-{i}", base + i * 1200, user, "record.export", device="laptop-1",
+                        src_ip="10.0.0.1", resource="crm.customers", records=records, app="crm-web") for i in range(count)]
+
+
+def exporter_habit(export_days: set[int], days: int = 40) -> tuple[list[str], str]:
+    """An exporter who moves ~15 records out one working day in five for four weeks, then on `export_days`."""
+    book = TicketBook()
+    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
+    usual = {day for day in range(28) if day % 5 == 2}
+    reasons = []
+    for day in range(days):
+        ordinary = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
+        moved = exports(day) if day in usual | export_days else []
+        for e in sorted(ordinary + moved, key=lambda e: e.ts):
+            assessment = detector.observe(e, ctx)
+            reasons += [s.reason for s in assessment.signals if s.family == "lasting"]
+    return reasons, detector.bands.band
+
+
+def test_an_exporter_moving_records_out_on_eight_of_ten_working_days_reaches_high_as_a_habit():
+    """Split exports: every export the size of the usual ones, on nearly every working day for two weeks."""
+    reasons, band = exporter_habit(export_days=set(range(30, 40)) - {33, 36})
+    assert reasons == ["a habit: moved records out on 8 of the last 10 working days (120 records in all)"]
+    assert band in ("high", "critical")
+
+
+def test_an_exporter_moving_records_out_on_four_of_five_working_days_is_no_habit():
+    reasons, _ = exporter_habit(export_days={30, 31, 32, 34}, days=35)
+    assert reasons == []

@@ -115,19 +115,19 @@ class UserDetector:
     def __init__(self, config: DetectorConfig, state: dict | None = None) -> None:
         state = state or {}
         self.config = config
-        rhythm = WeeklyRhythm()
+        rhythm, novelty = WeeklyRhythm(), FirstSeen()
         self.signals = {
             "volume": RecordVolume(),
             "breadth": CustomerBreadth(),
             "rhythm": rhythm,
-            "first_seen": FirstSeen(),
+            "first_seen": novelty,
             "unjustified": UnjustifiedAccess(),
             "offhours": OutsideAtRareHours(rhythm),  # reads the hour as `rhythm`, observed before it, judged it
             "bulk": BulkRead(),
             "exfil": Exfiltration(),
             "peers": PeerDeviation(),
             "privilege": PrivilegeChange(),
-            "persistence": Persistence(),
+            "persistence": Persistence(novelty=novelty),  # reads what `novelty`, observed before it, met
             "rates": ActionRates(),
         }
         for name, signal in self.signals.items():

@@ -61,6 +61,8 @@ class FirstSeen:
         self.days = 0  # active days seen, up to RATE_DAYS
         self.events = 0
         self.fresh = 0  # new values in the current event (read by the detector)
+        #: A system the current event touched for the first time, judged, that few others use or met today.
+        self.new_system: str | None = None
         self._last: tuple | None = None  # the facets of the user's latest event
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
@@ -69,7 +71,7 @@ class FirstSeen:
             self._new_day(day)
         judged = self.events >= self.warmup
         self.events += 1
-        self.fresh = 0
+        self.fresh, self.new_system = 0, None
         values = _facet_values(event)
         if values == self._last:
             return []  # the usual case: every facet as last time, already most recent
@@ -128,6 +130,8 @@ class FirstSeen:
             context.append(f"{prevalence:.0%} of the organisation or of their peers use it")
         if shared >= 0.1:
             context.append(f"{shared:.0%} of people met a new {facet.replace('_', ' ')} today")
+        if facet == "resource" and not context:
+            self.new_system = value  # one hardly anyone uses, on a day hardly anyone met one: not a rollout
         return Signal(
             name=f"first_seen.{facet}",
             family=family,

@@ -16,7 +16,8 @@ from models.context import Context
 from models.distinct import LinearCounter
 from models.event import EXFIL_ACTIONS, AccessEvent
 from models.population import GROUP_DEEDS
-from models.signal import T1213, T1567, Signal
+from models.novelty import FirstSeen
+from models.signal import T1078, T1213, T1567, Signal
 from models.volume import TOUCH_ACTIONS
 
 DAYS_KEPT = 30
@@ -156,6 +157,7 @@ class Quantity:
     above_usual: bool = False
     weekly: bool = True  # also judged as a seven-day sum against the peers'
     lasting: tuple[tuple[int, int], ...] = ()  # windows in which a trace on nearly every working day is evidence
+    windows: tuple[tuple[int, int], ...] = PATTERN_WINDOWS  # (working days, trace days needed) of a pattern
 
 
 QUANTITIES = (
@@ -166,6 +168,10 @@ QUANTITIES = (
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
     Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213,
              "read {n:.0f} records no ticket of theirs explains", trace=20, prior=0.1, above_usual=True, weekly=False),
+    # Systems a user had never touched, met on more days than their own rate of new systems explains: privilege
+    # creep, one new system at a time and days apart.
+    Quantity("systems", "touched systems new to them", "systems", T1078, "touched {n:.0f} new systems", trace=1,
+             prior=0.01, weekly=False, windows=((2, 2), (10, 2))),
 )
 
 #: The quantities a group can share a day of (a team's incident, a report everyone runs).
@@ -173,13 +179,16 @@ GROUP_QUANTITIES = tuple(q.name for q in QUANTITIES if q.name in GROUP_DEEDS)
 
 
 class Persistence:
-    """Customers read outside tickets, records moved out and unexplained reads, as patterns and weekly sums.
+    """Customers read outside tickets, records moved out, unexplained reads and new systems, as patterns and sums.
 
     *Pattern*: a trace (a day with at least a quantity's `trace`) on both
     of the last two active days, or on at least three of the last five
     or ten, when that many is improbable at the user's own earlier rate of
     such days: two days running is enough for someone whose month held
-    none, not for someone who often has such days. *Sum*: the last
+    none, not for someone who often has such days. A system new to the user
+    (as `novelty`, the detector's own `FirstSeen`, met it: one few others use)
+    read in off their tickets is a trace, and two in ten working days a
+    pattern: privilege creep, a system at a time. *Sum*: the last
     seven active days' total, spread over at least three of them (one big
     export is the exfiltration family's), above the peer group's norm for
     seven days and above the user's own. *Habit*: a pattern with a trace on
@@ -211,7 +220,9 @@ class Persistence:
 
     family = "pattern"
 
-    def __init__(self, points: float = 25.0, sum_points: float = 20.0, lasting_points: float = 20.0) -> None:
+    def __init__(self, points: float = 25.0, sum_points: float = 20.0, lasting_points: float = 20.0,
+                 novelty: FirstSeen | None = None) -> None:
+        self.novelty = novelty  # the detector's own FirstSeen, observed first: whether an event met a new system
         self.points = points
         self.lasting_points = lasting_points
         self.sum_points = sum_points
@@ -223,7 +234,7 @@ class Persistence:
         day, closed = int(event.ts // 86400), self.totals["outside"].day
         if self.totals["outside"].roll(day):
             self._new_day(day, closed, ctx)
-        outside, moved, unexplained = QUANTITIES
+        outside, moved, unexplained, systems = QUANTITIES
         if event.action in EXFIL_ACTIONS:
             self.totals["moved"].add(max(event.records, 1))
             return self._judge(moved, ctx)
@@ -231,6 +242,9 @@ class Persistence:
             return []
         self.totals["unexplained"].add(event.records)
         signals = self._judge(unexplained, ctx)
+        if self.novelty is not None and self.novelty.new_system:  # reading, on no ticket, in a system new to them
+            self.totals["systems"].add(1)
+            signals += self._judge(systems, ctx)
         if ctx.justified is False and self.counter.add_bit(ctx.customer_bit(event.record_id)):
             today = self.totals["outside"]
             before = today.today
@@ -264,7 +278,7 @@ class Persistence:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals
-        days, window, usual = improbable_days(totals, at_least, q.prior, PATTERN_WINDOWS)
+        days, window, usual = improbable_days(totals, at_least, q.prior, q.windows)
         if days > self.fired.get(q.name, 0):
             self.fired[q.name] = days
             signals.append(self._pattern(q, totals, days, window, usual))
@@ -330,9 +344,9 @@ class Persistence:
 
     def restore(self, state: list | None) -> Persistence:
         if state and isinstance(state[0], dict):
-            for name, saved in state[0].items():
-                if name in self.totals:
-                    self.totals[name].restore(saved)
+            for name, totals in self.totals.items():
+                totals.restore(state[0].get(name))
+                totals.roll(state[0]["outside"][0])  # a quantity saved before it was kept starts today
             self.counter.bitmap = int(state[1], 16)
             self.fired = dict(state[2])
         return self

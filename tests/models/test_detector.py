@@ -368,3 +368,21 @@ def test_an_exporter_moving_records_out_on_eight_of_ten_working_days_reaches_hig
 def test_an_exporter_moving_records_out_on_four_of_five_working_days_is_no_habit():
     reasons, _ = exporter_habit(export_days={30, 31, 32, 34}, days=35)
     assert reasons == []
+
+
+def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pattern():
+    """Privilege creep at its slowest: a system new to the user every six days, three customers off tickets each."""
+    book = TicketBook()
+    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
+    creep = {20: system_reads(20, "hr.salaries"), 26: system_reads(26, "finance.ledger")}
+    bands, reasons = {}, []
+    for day in range(27):
+        ordinary = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
+        for e in sorted(ordinary + creep.get(day, []), key=lambda e: e.ts):
+            assessment = detector.observe(e, ctx)
+            reasons += [s.reason for s in assessment.signals if s.name == "pattern.systems"]
+        bands[day] = assessment.band
+    assert bands[20] == "medium"
+    assert bands[26] == "high"
+    assert reasons == ["touched systems new to them on 2 of the last 10 working days (2 systems in all), "
+                       "usually on 0% of days"]

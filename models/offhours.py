@@ -54,12 +54,14 @@ class OutsideAtRareHours:
         self.on_tickets = 0  # today's reads in rare hours of customers on the user's tickets
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
-        if ctx.justified is None or not self.rhythm.rare:
+        if ctx.justified is None:
             return []
         day = int(event.ts // DAY)
-        if day > self.day:
+        if day > self.day:  # on any touch of a new day, so that yesterday's customers are not kept
             self.day, self.examples, self.fired_at, self.on_tickets = day, [], 0, 0
             self.customers.clear()
+        if not self.rhythm.rare:
+            return []
         if ctx.justified:
             self.on_tickets += 1
             return []

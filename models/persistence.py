@@ -134,11 +134,19 @@ class DailyTotals:
         return copy
 
     def state(self) -> list:
+        """[day, the days' totals]; days that all held nothing (most users move nothing out) as their count.
+
+        >>> DailyTotals().restore([9, 3]).state(), DailyTotals().restore([9, [0, 2.5, 1]]).state()
+        ([9, 3], [9, [0, 2.5, 1]])
+        """
+        if not any(self.days):
+            return [self.day, len(self.days)]
         return [self.day, [int(v) if v == int(v) else round(v, 1) for v in self.days]]
 
     def restore(self, state: list | None) -> DailyTotals:
         if state:
-            self.day, self.days = state[0], list(state[1])
+            self.day, days = state
+            self.days = [0] * days if isinstance(days, int) else list(days)
             self._usual = self._mean_and_spread()
         return self
 

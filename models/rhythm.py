@@ -174,7 +174,7 @@ class WeeklyRhythm:
 
     # -- plain-data state --------------------------------------------------------------
     def state(self) -> list:
-        return [self.hour, round(self.total, 2), self.by_day_hour, _sparse(self.by_week_hour), self.rare,
+        return [self.hour, round(self.total, 2), [_plain(v) for v in self.by_day_hour], _sparse(self.by_week_hour), self.rare,
                 [self.day, self.today, self.recent, self.given, self.odd_hours]]
 
     def restore(self, state: list | None) -> WeeklyRhythm:
@@ -189,4 +189,9 @@ class WeeklyRhythm:
 
 
 def _sparse(bins: list[float]) -> list[list]:
-    return [[k, v] for k, v in enumerate(bins) if v >= 0.01]
+    return [[k, _plain(v)] for k, v in enumerate(bins) if v >= 0.01]
+
+
+def _plain(value: float) -> float:
+    """A whole number as an int: most bins hold whole hours, and "2" saves bytes on "2.0" in every saved state."""
+    return int(value) if value == int(value) else value

@@ -66,6 +66,8 @@ class CustomerBreadth:
         self.hour_count = DistinctCount(self.hour)
         self.day_count = DistinctCount(self.day)
         self.shares = (UnexplainedShare(self.hour), UnexplainedShare(self.day))
+        self._windows = ((self.hour, self.hour_count, self.shares[0], "within one hour"),
+                         (self.day, self.day_count, self.shares[1], "today"))
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         if event.ts >= self.hour.ends:  # a later hour (and a later day always begins with one)
@@ -76,8 +78,7 @@ class CustomerBreadth:
         signals = []
         bit = ctx.customer_bit(event.record_id)
         explained = ctx.justified is True
-        for window, count, share, label in ((self.hour, self.hour_count, self.shares[0], "within one hour"),
-                                            (self.day, self.day_count, self.shares[1], "today")):
+        for window, count, share, label in self._windows:
             if not (grown := count.add(bit)):
                 continue  # a customer already counted in this window: nothing new to judge
             share.add(grown, explained)

@@ -133,6 +133,7 @@ class UserDetector:
         for name, signal in self.signals.items():
             signal.restore(state.get(name))
         self._observers = [signal.observe for signal in self.signals.values()]  # looked up once, called per event
+        self._unjustified, self._persistence = self.signals["unjustified"], self.signals["persistence"]
         self.ledger = RiskLedger(config.half_life_hours * 3600, config.family_cap).restore(state.get("ledger"))
         self.bands = RiskBands(config.band_thresholds, config.hysteresis)
         self.bands.level = state.get("band", 0)
@@ -159,7 +160,7 @@ class UserDetector:
         for observe in self._observers:
             if found := observe(event, ctx):
                 signals += found
-        if found := self.lookback.observe(self.signals["persistence"], ctx, event.ts):
+        if found := self.lookback.observe(self._persistence, ctx, event.ts):
             signals += found
         self._profile(event)
         self.events += 1
@@ -178,8 +179,7 @@ class UserDetector:
             alert = Alert(band=band, previous=BANDS[previous], risk=round(risk, 2),
                           reasons=[r for _, _, r, _ in top], techniques=sorted({t for *_, t in top if t}),
                           families=[f for f, *_ in top])
-        return Assessment(score, round(risk, 2), band, signals, alert, self.events,
-                          self.signals["unjustified"].last_unjustified)
+        return Assessment(score, round(risk, 2), band, signals, alert, self.events, self._unjustified.last_unjustified)
 
     def apply_verdict(self, verdict: str, families: list[str], ts: float, suppress_for: float) -> None:
         """An analyst's verdict on an alert raised at event time `ts`.

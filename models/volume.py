@@ -47,6 +47,7 @@ class RecordVolume:
         self.hour = WindowBaseline(HOUR, warmup=8, memory=60)
         self.day = WindowBaseline(DAY, warmup=4, memory=20, floor=3.0)
         self.shares = (UnexplainedShare(self.hour), UnexplainedShare(self.day))
+        self._windows = ((self.hour, self.shares[0], "within one hour"), (self.day, self.shares[1], "today"))
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         if event.ts >= self.hour.ends:  # a later hour (and a later day always begins with one)
@@ -56,7 +57,7 @@ class RecordVolume:
             return []
         signals, quiet_day = [], not self.day.fired_at
         explained = ctx.justified is True
-        for window, share, label in ((self.hour, self.shares[0], "within one hour"), (self.day, self.shares[1], "today")):
+        for window, share, label in self._windows:
             window.add(event.records)
             share.add(event.records, explained)
             if (fired := share.firing()) is not None:

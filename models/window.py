@@ -186,9 +186,10 @@ class UnexplainedShare:
     def firing(self) -> tuple[bool, float] | None:
         """(first firing of the window, share unexplained) when the warm window crossed its threshold with at least
         `MIN_UNEXPLAINED` of it on no ticket of the user's; else None."""
-        if not self.window.warm:
+        window = self.window
+        if not window.warm or window.value <= window._threshold:  # the usual case, without a call: quiet
             return None
-        fires, first = self.window.crossing()
+        fires, first = window.crossing()
         if not fires or (unexplained := self.of()) < MIN_UNEXPLAINED:
             return None
         return first, unexplained

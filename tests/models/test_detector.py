@@ -258,17 +258,22 @@ def system_reads(day: int, system: str, count: int = 3, user="ann"):
                         resource=system, record_id=f"Z{day}-{i}", app="crm-web") for i in range(count)]
 
 
-def test_a_new_system_every_few_days_read_off_tickets_reaches_high_on_the_second():
+def days_of_work(extra: dict[int, list[AccessEvent]], days: int):
+    """An agent's ordinary days on their tickets, with `extra` events on some: (band by day, every assessment)."""
     book = TicketBook()
     ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
-    creep = {20: system_reads(20, "hr.salaries"), 23: system_reads(23, "finance.ledger")}
-    bands, alerts = {}, []
-    for day in range(24):
+    bands, assessments = {}, []
+    for day in range(days):
         ordinary = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
-        for e in sorted(ordinary + creep.get(day, []), key=lambda e: e.ts):
-            assessment = detector.observe(e, ctx)
-            alerts += [assessment.alert] if assessment.alert else []
-        bands[day] = assessment.band
+        assessments += [detector.observe(e, ctx) for e in sorted(ordinary + extra.get(day, []), key=lambda e: e.ts)]
+        bands[day] = assessments[-1].band
+    return bands, assessments
+
+
+def test_a_new_system_every_few_days_read_off_tickets_reaches_high_on_the_second():
+    creep = {20: system_reads(20, "hr.salaries"), 23: system_reads(23, "finance.ledger")}
+    bands, assessments = days_of_work(creep, days=24)
+    alerts = [a.alert for a in assessments if a.alert]
     # Each day alone is a new system and three customers off tickets: medium, as many an honest day is.
     assert bands[20] == "medium"
     assert bands[23] in ("high", "critical")
@@ -345,17 +350,9 @@ def exports(day: int, records: int = 15, count: int = 1, user="ann"):
 
 def exporter_habit(export_days: set[int], days: int = 40) -> tuple[list[str], str]:
     """An exporter who moves ~15 records out one working day in five for four weeks, then on `export_days`."""
-    book = TicketBook()
-    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
     usual = {day for day in range(28) if day % 5 == 2}
-    reasons = []
-    for day in range(days):
-        ordinary = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
-        moved = exports(day) if day in usual | export_days else []
-        for e in sorted(ordinary + moved, key=lambda e: e.ts):
-            assessment = detector.observe(e, ctx)
-            reasons += [s.reason for s in assessment.signals if s.family == "lasting"]
-    return reasons, detector.bands.band
+    bands, assessments = days_of_work({day: exports(day) for day in usual | export_days}, days)
+    return [s.reason for a in assessments for s in a.signals if s.family == "lasting"], bands[days - 1]
 
 
 def test_an_exporter_moving_records_out_on_eight_of_ten_working_days_reaches_high_as_a_habit():
@@ -372,16 +369,9 @@ def test_an_exporter_moving_records_out_on_four_of_five_working_days_is_no_habit
 
 def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pattern():
     """Privilege creep at its slowest: a system new to the user every six days, three customers off tickets each."""
-    book = TicketBook()
-    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
     creep = {20: system_reads(20, "hr.salaries"), 26: system_reads(26, "finance.ledger")}
-    bands, reasons = {}, []
-    for day in range(27):
-        ordinary = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
-        for e in sorted(ordinary + creep.get(day, []), key=lambda e: e.ts):
-            assessment = detector.observe(e, ctx)
-            reasons += [s.reason for s in assessment.signals if s.name == "pattern.systems"]
-        bands[day] = assessment.band
+    bands, assessments = days_of_work(creep, days=27)
+    reasons = [s.reason for a in assessments for s in a.signals if s.name == "pattern.systems"]
     assert bands[20] == "medium"
     assert bands[26] == "high"
     assert reasons == ["touched systems new to them on 2 of the last 10 working days (2 systems in all), "

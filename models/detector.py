@@ -133,6 +133,8 @@ class UserDetector:
         for name, signal in self.signals.items():
             signal.restore(state.get(name))
         self._observers = [signal.observe for signal in self.signals.values()]  # looked up once, called per event
+        # The signals whose state the detector reads per event, by name once.
+        self._rhythm, self._novelty = rhythm, novelty
         self._unjustified, self._persistence = self.signals["unjustified"], self.signals["persistence"]
         self.ledger = RiskLedger(config.half_life_hours * 3600, config.family_cap).restore(state.get("ledger"))
         self.bands = RiskBands(config.band_thresholds, config.hysteresis)
@@ -247,15 +249,15 @@ class UserDetector:
 
     # -- the multivariate view of each closed user-hour -------------------------------------
     def _profile(self, event: AccessEvent) -> None:
-        values, by_name = self.hour.values, self.signals
-        if by_name["unjustified"].last_unjustified:
+        values = self.hour.values
+        if self._unjustified.last_unjustified:
             values["unjustified"] = min(values["unjustified"] + 1 / 10, 1.0)
-        if by_name["rhythm"].rare:
+        if self._rhythm.rare:
             values["rare_hour"] = 1.0
         if event.action in EXFIL_ACTIONS:
             values["exfil"] = min(values["exfil"] + max(event.records, 1) / 100, 1.0)
-        if by_name["first_seen"].fresh:
-            values["new_context"] = min(values["new_context"] + by_name["first_seen"].fresh / 3, 1.0)
+        if fresh := self._novelty.fresh:
+            values["new_context"] = min(values["new_context"] + fresh / 3, 1.0)
 
     def _hour_anomaly(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         """Judge the user-hour that `event`, the first of a later hour, closes."""

@@ -36,7 +36,8 @@ class Exfiltration:
         self.day = WindowBaseline(DAY, warmup=5, memory=30, floor=5.0, learn_empty=True)
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
-        self.day.roll(event.ts)
+        if event.ts >= self.day.ends:  # a later day: most events fall in the current one
+            self.day.roll(event.ts)
         if event.action not in EXFIL_ACTIONS:
             return []
         day, group = int(event.ts // DAY), ctx.profile.peer_group

@@ -39,7 +39,10 @@ class DepartureLookback:
         self.reported = [0.0, 0.0]  # outside, moved: the totals last raised
 
     def observe(self, memory: Persistence, ctx: Context, ts: float) -> list[Signal]:
-        profile, day = ctx.profile, int(ts // 86400)
+        profile = ctx.profile
+        if profile.leaving is None and not profile.tags:  # nearly everyone, on every event
+            return []
+        day = int(ts // 86400)
         leaving = profile.leaving is not None and ts >= profile.leaving - self.window
         if day <= self.day or not (leaving or "watchlist" in profile.tags):
             return []

@@ -91,6 +91,7 @@ class WeeklyRhythm:
         self.by_week_hour = [0.0] * _WEEK
         self.total = 0.0
         self.hour = -1
+        self._next = 0.0  # event time at which the next hour begins
         self.day = -1
         self.recent: list[int] = []  # the last active days before today, each a bit per UTC hour of day
         self.today = 0  # today's active hours, a bit each
@@ -100,9 +101,10 @@ class WeeklyRhythm:
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
         """Judge the first event of each new active hour, then learn that hour."""
-        if event.hour <= self.hour:
+        if event.ts < self._next:  # an hour already judged: most events
             return []
         self.hour = event.hour
+        self._next = (self.hour + 1) * 3600
         how = (event.hour + _EPOCH_WEEKDAY_OFFSET) % _WEEK
         hod = how % _DAY
         self._roll(event.hour // _DAY)
@@ -180,6 +182,7 @@ class WeeklyRhythm:
     def restore(self, state: list | None) -> WeeklyRhythm:
         if state:
             self.hour, self.total, self.by_day_hour, week, self.rare = state[:5]
+            self._next = (self.hour + 1) * 3600
             if len(state) > 5:  # saved before recent days were kept: they fill in as days pass
                 self.day, self.today, self.recent, self.given, self.odd_hours = (state[5] + [0.0, 0])[:5]
             self.by_week_hour = [0.0] * _WEEK

@@ -118,8 +118,11 @@ class RiskLedger:
     def get(self, ts: float) -> float:
         cap, half_life = self.cap, self.half_life
         total, amount = 0.0, 0.0
-        for family, entry in self.families.items():  # asked for every event: `_fade` written out
-            points = min(entry[0] * 0.5 ** (max(ts - entry[1], 0.0) / half_life), cap)
+        for family, entry in self.families.items():  # asked for every event: `_fade` and min/max written out
+            since = ts - entry[1]
+            points = entry[0] * 0.5 ** (since / half_life) if since > 0 else entry[0]
+            if points > cap:
+                points = cap
             if family in KINDS:
                 amount += points
             else:

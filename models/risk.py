@@ -44,16 +44,14 @@ class RiskBands:
 
     def update(self, risk: float) -> str:
         """Move to the band `risk` belongs in and return it."""
-        rising = 0
-        for threshold in self.thresholds:
-            if risk >= threshold:
-                rising += 1
+        medium, high, critical = self.thresholds  # asked for every event: no loop
+        rising = (risk >= medium) + (risk >= high) + (risk >= critical)
         if rising > self.level:
             self.level = rising
         else:
             while self.level and risk < self.thresholds[self.level - 1] * self.hysteresis:
                 self.level -= 1
-        return self.band
+        return BANDS[self.level]
 
 
 #: Families that measure the same activity: together they are one kind of evidence ("how much"), capped once.

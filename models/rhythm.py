@@ -93,7 +93,8 @@ class WeeklyRhythm:
         self.hour = -1
         self._next = 0.0  # event time at which the next hour begins
         self.day = -1
-        self.recent: list[int] = []  # the last active days before today, each a bit per UTC hour of day
+        # The last active days before today, each a bit per UTC hour of day, and bit `_DAY` set on a moved day.
+        self.recent: list[int] = []
         self.today = 0  # today's active hours, a bit each
         self.given = 0.0  # points given to today's rare hours: at most `points` a day
         self.odd_hours = 0  # today's rare hours

@@ -367,6 +367,17 @@ def test_an_exporter_moving_records_out_on_four_of_five_working_days_is_no_habit
     assert reasons == []
 
 
+def test_an_exporter_splitting_a_days_export_into_four_ordinary_ones_reaches_high_on_the_second_day():
+    """Split exports at a brisk pace: four exports a day, each the size of the usual one-in-five-days export."""
+    usual = {day: exports(day) for day in range(28) if day % 5 == 2}
+    split = {day: exports(day, count=4) for day in (30, 31)}
+    bands, assessments = days_of_work(usual | split, days=32)
+    reasons = [s.reason for a in assessments for s in a.signals if s.name == "exfil.exports"]
+    assert bands[30] == "medium"  # one such day is evidence, as a busy reporting day would be
+    assert bands[31] in ("high", "critical")
+    assert reasons[0] == "made 2 exports today, usually 0.2 a day"
+
+
 def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pattern():
     """Privilege creep at its slowest: a system new to the user every six days, three customers off tickets each."""
     creep = {20: system_reads(20, "hr.salaries"), 26: system_reads(26, "finance.ledger")}

@@ -104,9 +104,15 @@ class Exfiltration:
         return [self.day.state(), self.exports.state()]
 
     def restore(self, state: list | None) -> Exfiltration:
+        """From `state`, or from a state saved before exports were counted (records only: their days start now).
+
+        >>> old = Exfiltration().restore([12, 0.5, 0.25, 20000, 0.0, 0.0])
+        >>> old.day.warm, old.exports.warm, Exfiltration().restore(old.state()).state() == old.state()
+        (True, False, True)
+        """
         if state and isinstance(state[0], list):
             self.day.restore(state[0])
             self.exports.restore(state[1])
-        else:  # saved before exports were counted: their days start now
+        else:
             self.day.restore(state)
         return self

@@ -12,10 +12,13 @@ detection starts.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from scipy.stats import chi2
 
 from models import DetectorConfig
 from streams.ops.evaluation import (
@@ -57,6 +60,8 @@ HELD_OUT = MatrixSet("held-out", tuple(range(1001, 1005)), users=400, days=35)
 SEALED = MatrixSet("sealed", tuple(range(2001, 2005)), users=240, days=21)
 #: Defined after the last change to detection, never run before it was reported: a larger organisation, six weeks.
 FRESH = MatrixSet("fresh", tuple(range(3001, 3005)), users=500, days=42)
+#: The sets reported, never tuned on.
+REPORT_SETS = (HELD_OUT.name, SEALED.name, FRESH.name)
 
 
 def simulate_and_replay(seed: int, users: int, days: int, insiders: int, config: DetectorConfig,
@@ -120,12 +125,54 @@ def markdown(summaries: list[dict]) -> str:
         worst = report["worst_day"]
         lines += ["", f"False alerts (high+): **{report['false_alerts_per_1000_benign_user_days']:.2f} per 1,000 benign "
                       f"user-days** ({report['false_alerts']} in {report['benign_user_days']:,}); worst day "
-                      f"{worst['per_1000_users']:.1f} per 1,000 users ({worst['false_alerts']} on {worst['day'] or '—'}).", "",
-                  "| confounder | user-days | false alerts | per 1,000 |", "|---|---|---|---|"]
-        for name, c in report["false_alerts_by_confounder"].items():
-            lines.append(f"| {name} | {c['user_days']:,} | {c['alerts']} | {c['per_1000']:.2f} |")
-        lines.append("")
+                      f"{worst['per_1000_users']:.1f} per 1,000 users ({worst['false_alerts']} on {worst['day'] or '—'}).", ""]
+        lines += _confounder_table(report["false_alerts_by_confounder"])
+    pooled = [s for s in summaries if s["set"] in REPORT_SETS]
+    if len(pooled) > 1:
+        lines += [f"### the report sets together ({', '.join(s['set'] for s in pooled)}): false alerts per confounder", "",
+                  "A confounder holds a few hundred user-days in one set, where one alert is several per 1,000; "
+                  "together, and with the exact 95 % interval of a Poisson rate, they show what the sets can tell.", ""]
+        lines += _confounder_table(_pooled_confounders(pooled))
     return "\n".join(lines)
+
+
+def _confounder_table(confounders: dict[str, dict]) -> list[str]:
+    lines = ["| confounder | user-days | false alerts | per 1,000 | 95 % interval |", "|---|---|---|---|---|"]
+    for name, c in confounders.items():
+        low, high = rate_interval(c["alerts"], c["user_days"])
+        lines.append(f"| {name} | {c['user_days']:,} | {c['alerts']} | {c['per_1000']:.2f} | {low:.2f}–{high:.2f} |")
+    return lines + [""]
+
+
+def _pooled_confounders(summaries: list[dict]) -> dict[str, dict]:
+    """Every confounder's false alerts and benign user-days summed over `summaries`."""
+    pooled: dict[str, dict] = {}
+    for s in summaries:
+        for name, c in s["report"]["false_alerts_by_confounder"].items():
+            total = pooled.setdefault(name, {"alerts": 0, "user_days": 0})
+            total["alerts"] += c["alerts"]
+            total["user_days"] += c["user_days"]
+    for total in pooled.values():
+        total["per_1000"] = 1000 * total["alerts"] / max(total["user_days"], 1)
+    return dict(sorted(pooled.items()))
+
+
+def rate_interval(events: int, exposure: float, per: float = 1000.0, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Garwood) interval of a Poisson rate: `events` in `exposure` user-days, per `per` of them.
+
+    One false alert in 205 user-days is 4.9 per 1,000, and may as well be 0.1 or 27:
+
+    >>> [round(x, 2) for x in rate_interval(1, 205)]
+    [0.12, 27.18]
+    >>> [round(x, 2) for x in rate_interval(0, 6_000)]  # none in 6,000: under 0.62 per 1,000
+    [0.0, 0.61]
+    """
+    if exposure <= 0:
+        return 0.0, math.inf
+    tail = (1 - level) / 2
+    low = float(chi2.ppf(tail, 2 * events)) / 2 if events else 0.0
+    high = float(chi2.ppf(1 - tail, 2 * events + 2)) / 2
+    return per * low / exposure, per * high / exposure
 
 
 def _cell(c: dict) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.ops.evaluation import RunResult, score
-from streams.ops.matrix import curve
+from streams.ops.matrix import curve, markdown
 
 DAY = 86400.0
 
@@ -29,3 +29,17 @@ def test_an_insider_who_never_acted_is_neither_detected_nor_missed():
 def test_an_alert_before_the_first_malicious_event_is_a_false_alert():
     report = score([run_with([{"user": "ann", "band": "high", "ts": 9 * DAY}])])
     assert report.false_alerts == 1 and report.scenarios[0].detected == 0
+
+
+def test_the_report_sets_false_alerts_are_pooled_per_confounder_with_their_interval():
+    def summary(name: str, alerts: int, user_days: int) -> dict:
+        report = score([run_with([])]).to_dict()
+        report["false_alerts_by_confounder"] = {"quarter_end": {"alerts": alerts, "user_days": user_days,
+                                                                "per_1000": 1000 * alerts / user_days}}
+        return {"set": name, "runs": "…", "report": report, "curve": {}}
+
+    table = markdown([summary("held-out", 1, 671), summary("fresh", 0, 529), summary("tuned", 5, 400)])
+    pooled = table.split("### the report sets together (held-out, fresh)")[1]
+    assert "| quarter_end | 1,200 | 1 | 0.83 | 0.02–4.64 |" in pooled  # the tuned set is not among them
+    assert "| quarter_end | 671 | 1 | 1.49 | 0.04–8.30 |" in table
+    assert "report sets together" not in markdown([summary("held-out", 1, 671)])

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from models.context import Context
 from models.distinct import LinearCounter
 from models.event import EXFIL_ACTIONS, AccessEvent
-from models.population import GROUP_DEEDS
 from models.novelty import FirstSeen
 from models.signal import T1078, T1213, T1567, Signal
 from models.volume import TOUCH_ACTIONS
@@ -166,13 +165,14 @@ class Quantity:
     weekly: bool = True  # also judged as a seven-day sum against the peers'
     lasting: tuple[tuple[int, int], ...] = ()  # windows in which a trace on nearly every working day is evidence
     windows: tuple[tuple[int, int], ...] = PATTERN_WINDOWS  # (working days, trace days needed) of a pattern
+    group: str | None = None  # the deed (`GROUP_DEEDS`) a group can share a day of: its share weighs the day
 
 
 QUANTITIES = (
     Quantity("outside", "read customers outside their tickets", "customers", T1213,
-             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=LASTING),
+             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=LASTING, group="outside"),
     Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2,
-             lasting=LASTING_MOVED),
+             lasting=LASTING_MOVED, group="moved"),
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
     Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213,
              "read {n:.0f} records no ticket of theirs explains", trace=20, prior=0.1, above_usual=True, weekly=False),
@@ -180,14 +180,17 @@ QUANTITIES = (
     # creep, one new system at a time and days apart.
     Quantity("systems", "touched systems new to them", "systems", T1078, "touched {n:.0f} new systems", trace=1,
              prior=0.01, weekly=False, windows=((2, 2), (10, 2))),
+    # Several exports a day, day after day: one export split into ordinary ones.
+    Quantity("exports", "made several exports a day", "exports", T1567, "made {n:.0f} exports", trace=2,
+             prior=0.02, weekly=False, lasting=LASTING, group="moved"),
 )
 
 #: The quantities a group can share a day of (a team's incident, a report everyone runs).
-GROUP_QUANTITIES = tuple(q.name for q in QUANTITIES if q.name in GROUP_DEEDS)
+GROUP_QUANTITIES = tuple(q for q in QUANTITIES if q.group)
 
 
 class Persistence:
-    """Customers read outside tickets, records moved out, unexplained reads and new systems, as patterns and sums.
+    """Customers read outside tickets, records moved out, exports, unexplained reads and new systems, as patterns.
 
     *Pattern*: a trace (a day with at least a quantity's `trace`) on both
     of the last two active days, or on at least three of the last five
@@ -196,14 +199,16 @@ class Persistence:
     none, not for someone who often has such days. A system new to the user
     (as `novelty`, the detector's own `FirstSeen`, met it: one few others use)
     read in off their tickets is a trace, and two in ten working days a
-    pattern: privilege creep, a system at a time. *Sum*: the last
-    seven active days' total, spread over at least three of them (one big
-    export is the exfiltration family's), above the peer group's norm for
-    seven days and above the user's own. *Habit*: a pattern with a trace on
-    nearly every recent working day (customers outside tickets: 4 of the last
-    5, or 6 of the last 10; records moved out: 8 of the last 10) is evidence
-    of its own, the `lasting` family: together with the pattern it reaches
-    *high*, while one busy day or two never do.
+    pattern: privilege creep, a system at a time. Two exports or more in
+    a day are a trace too: one export split into ordinary ones, day after
+    day. *Sum*: the last seven active days' total, spread over at least
+    three of them (one big export is the exfiltration family's), above the
+    peer group's norm for seven days and above the user's own. *Habit*: a
+    pattern with a trace on nearly every recent working day (customers
+    outside tickets or several exports a day: 4 of the last 5, or 6 of the
+    last 10; records moved out: 8 of the last 10) is evidence of its own,
+    the `lasting` family: together with the pattern it reaches *high*, while
+    one busy day or two never do.
 
     Examples
     --------
@@ -242,10 +247,14 @@ class Persistence:
         day, closed = int(event.ts // 86400), self.totals["outside"].day
         if self.totals["outside"].roll(day):
             self._new_day(day, closed, ctx)
-        outside, moved, unexplained, systems = QUANTITIES
+        outside, moved, unexplained, systems, exports = QUANTITIES
         if event.action in EXFIL_ACTIONS:
             self.totals["moved"].add(max(event.records, 1))
-            return self._judge(moved, ctx)
+            signals = self._judge(moved, ctx)
+            if event.action == "record.export":
+                self.totals["exports"].add(1)
+                signals += self._judge(exports, ctx)
+            return signals
         if ctx.justified is True or event.action not in TOUCH_ACTIONS:
             return []
         self.totals["unexplained"].add(event.records)
@@ -275,14 +284,14 @@ class Persistence:
                     peers.learn(q.name, self.totals[q.name].days[-2], closed)
         # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
         # group's day, not theirs.
-        for what in GROUP_QUANTITIES:
-            if len(self.totals[what].days) > 1 and (weight := ctx.population.day_weight(what, closed, *ctx.profile.groups)) < 1:
-                self.totals[what].scale_yesterday(weight)
+        for q in GROUP_QUANTITIES:
+            if len(self.totals[q.name].days) > 1 and (weight := ctx.population.day_weight(q.group, closed, *ctx.profile.groups)) < 1:
+                self.totals[q.name].scale_yesterday(weight)
 
     def _judge(self, q: Quantity, ctx: Context) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
-        if q.name in GROUP_QUANTITIES and (weight := ctx.population.day_weight(q.name, totals.day, *ctx.profile.groups)) < 1:
+        if q.group and (weight := ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups)) < 1:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals

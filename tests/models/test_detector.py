@@ -378,6 +378,18 @@ def test_an_exporter_splitting_a_days_export_into_four_ordinary_ones_reaches_hig
     assert reasons[0] == "made 2 exports today, usually 0.2 a day"
 
 
+def test_an_exporter_making_two_ordinary_exports_every_working_day_is_a_pattern_then_a_habit():
+    """Split exports at their quietest: two exports a day, each the size of the usual one-in-five-days export."""
+    usual = {day: exports(day) for day in range(28) if day % 5 == 2}
+    split = {day: exports(day, count=2) for day in range(30, 35)}
+    bands, assessments = days_of_work(usual | split, days=35)
+    reasons = [s.reason for a in assessments for s in a.signals if s.name in ("pattern.exports", "lasting.exports")]
+    assert reasons[0] == ("made several exports a day on 2 of the last 2 working days (4 exports in all), "
+                          "usually on 1% of days")
+    assert "a habit: made several exports a day on 4 of the last 5 working days (8 exports in all)" in reasons
+    assert bands[31] == "medium" and bands[33] in ("high", "critical")
+
+
 def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pattern():
     """Privilege creep at its slowest: a system new to the user every six days, three customers off tickets each."""
     creep = {20: system_reads(20, "hr.salaries"), 26: system_reads(26, "finance.ledger")}

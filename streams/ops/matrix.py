@@ -164,7 +164,7 @@ def rate_interval(events: int, exposure: float, per: float = 1000.0, level: floa
 
     >>> [round(x, 2) for x in rate_interval(1, 205)]
     [0.12, 27.18]
-    >>> [round(x, 2) for x in rate_interval(0, 6_000)]  # none in 6,000: under 0.62 per 1,000
+    >>> [round(x, 2) for x in rate_interval(0, 6_000)]  # none in 6,000: at most 0.61 per 1,000
     [0.0, 0.61]
     """
     if exposure <= 0:

@@ -64,12 +64,8 @@ class HalfSpaces:
             self._lay_out(node.children[1], offset, 2 * index + 2)
 
     def path(self, x: dict[str, float]) -> tuple[int, ...]:
-        """The nodes `x` falls in, root to leaf, tree after tree."""
-        return self.locate(x)[1]
-
-    def locate(self, x: dict[str, float]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """(cell, path) of `x`: its place between every feature's cuts, which decides its path (remembered per
-        cell: most user-hours fall in a few)."""
+        """The nodes `x` falls in, root to leaf, tree after tree: remembered per cell (its place between every
+        feature's cuts, which decides its path), since most user-hours fall in a few."""
         values = [x[f] for f in FEATURES]
         cell = tuple(map(bisect_right, self.cuts, values))
         path = self._paths.get(cell)
@@ -77,7 +73,7 @@ class HalfSpaces:
             if len(self._paths) >= MAX_PATHS:
                 self._paths.clear()
             path = self._paths[cell] = self._walk(values)
-        return cell, path
+        return path
 
     def _walk(self, values: list[float]) -> tuple[int, ...]:
         feature, threshold, height, path = self.feature, self.threshold, self.height, []
@@ -118,8 +114,8 @@ class HourMasses:
     Examples
     --------
     >>> masses = HourMasses(size=3, decay=0.5)
-    >>> masses.learn([0, 2], day=10)
-    >>> masses.learn([0, 1], day=9)  # a late hour of yesterday goes straight to the past
+    >>> masses.learn((0, 2), day=10)
+    >>> masses.learn((0, 1), day=9)  # a late hour of yesterday goes straight to the past
     >>> reference = [0.0] * 3
     >>> masses.add_reference(reference, day=12)  # day 10 weighs a half two days later, day 9 a quarter
     >>> reference
@@ -133,16 +129,31 @@ class HourMasses:
         self.day = -1
         self.today = [0.0] * size
         self.past = [0.0] * size
+        # Today's hours by path, not yet added to `today`: most hours of a day take one of a few paths, and `today`
+        # is read only when the day closes or another part's reference is summed.
+        self._paths: dict[tuple[int, ...], int] = {}
 
-    def learn(self, path: Sequence[int], day: int) -> None:
+    def learn(self, path: tuple[int, ...], day: int) -> None:
         """Count one hour of `day` (an hour of an earlier day goes straight to the past, faded as that day is)."""
         if day > self.day:
             self._roll(day)
-        counts, weight = (self.today, 1.0) if day == self.day else (self.past, self.decay ** (self.day - 1 - day))
+        if day == self.day:
+            self._paths[path] = self._paths.get(path, 0) + 1
+            return
+        weight = self.decay ** (self.day - 1 - day)
         for node in path:
-            counts[node] += weight
+            self.past[node] += weight
+
+    def _settle(self) -> None:
+        """Add today's hours counted by path to `today`."""
+        today = self.today
+        for path, hours in self._paths.items():
+            for node in path:
+                today[node] += hours
+        self._paths.clear()
 
     def _roll(self, day: int) -> None:
+        self._settle()
         if self.day >= 0:
             fade = self.decay ** (day - 1 - self.day)
             self.past = [(p * self.decay + t) * fade for p, t in zip(self.past, self.today)]
@@ -152,6 +163,7 @@ class HourMasses:
         """Add what this part knows of the days before `day` to `reference`."""
         if self.day < 0:
             return
+        self._settle()
         if self.day >= day:  # a part ahead (another worker's, published later): its past is the nearest there is
             for i, p in enumerate(self.past):
                 reference[i] += p
@@ -161,11 +173,13 @@ class HourMasses:
             reference[i] += (p * self.decay + t) * fade
 
     def state(self) -> list:
+        self._settle()
         return [self.day, [round(t, 3) for t in self.today], [round(p, 3) for p in self.past]]
 
     def restore(self, state: list | None) -> HourMasses:
         if state and len(state) == 3 and isinstance(state[1], list) and len(state[1]) == self.size:
             self.day, self.today, self.past = state[0], list(state[1]), list(state[2])
+            self._paths.clear()
         return self  # anything else (river's per-partition window of an older version) starts afresh
 
 
@@ -244,25 +258,26 @@ class HourAnomaly:
         self.reference = reference
         self.threshold = threshold
         self.warmup = warmup
-        self._scores: dict[tuple[int, ...], float] = {}  # cell -> score against the reference at `_version`
+        self._scores: dict[tuple[int, ...], float] = {}  # path -> score against the reference at `_version`
         self._version = -1
 
     def score_and_learn(self, x: dict[str, float], hour_day: int, day: int) -> float:
         """Score the hour `x` of `hour_day` against the days before `day` (the day it closed), then count it."""
-        cell, path = self.trees.locate(x)
-        score = self._score(cell, path, self.reference.of(day))
+        path = self.trees.path(x)
+        score = self._score(path, self.reference.of(day))
         self.masses.learn(path, hour_day)
         self.reference.learned(path, hour_day)
         return score
 
-    def _score(self, cell: tuple[int, ...], path: Sequence[int], reference: list[float]) -> float:
-        # The reference holds the days before this one: all day, every hour in a cell scores the same.
+    def _score(self, path: tuple[int, ...], reference: list[float]) -> float:
+        # The reference holds the days before this one: all day, every hour on a path scores the same (and many
+        # cells share a path).
         if reference[0] < self.warmup:
             return 0.0
         if self._version != self.reference.version:
             self._scores.clear()
             self._version = self.reference.version
-        score = self._scores.get(cell)
+        score = self._scores.get(path)
         if score is None:
-            score = self._scores[cell] = self.trees.score(path, reference)
+            score = self._scores[path] = self.trees.score(path, reference)
         return score

@@ -240,12 +240,15 @@ class Persistence:
         self.lasting_points = lasting_points
         self.sum_points = sum_points
         self.totals = {q.name: DailyTotals() for q in QUANTITIES}
+        self._outside = self.totals["outside"]  # whose day is the user's active day, read for every event
         self.counter = LinearCounter()  # today's customers outside tickets
         self.fired: dict[str, float] = {}  # today's firings: pattern days per quantity, "<name>.week" sums
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
-        day, closed = int(event.ts // 86400), self.totals["outside"].day
-        if self.totals["outside"].roll(day):
+        day, outside_days = int(event.ts // 86400), self._outside
+        if day > outside_days.day:  # a new active day: the first event of it
+            closed = outside_days.day
+            outside_days.roll(day)
             self._new_day(day, closed, ctx)
         outside, moved, unexplained, systems, exports = QUANTITIES
         if event.action in EXFIL_ACTIONS:

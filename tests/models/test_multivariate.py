@@ -64,6 +64,21 @@ def test_remembered_scores_are_the_scores_of_the_reference_as_it_is_now():
         assert model.score_and_learn(x, day, closed) == expected
 
 
+def test_todays_hours_counted_by_path_are_the_node_counts_when_read():
+    masses, rng = HourMasses(TREES.size), random.Random(5)
+    expected = [0.0] * TREES.size
+    for _ in range(500):
+        path = TREES.path({f: rng.choice((0.0, 0.3, 0.9)) for f in FEATURES})
+        masses.learn(path, day=3)
+        for node in path:
+            expected[node] += 1
+    assert masses.state()[1] == expected  # read mid-day, as the population is published
+    masses.learn(path, day=4)  # the next day: day 3 goes to the past, whole
+    reference = [0.0] * TREES.size
+    masses.add_reference(reference, day=5)
+    assert reference == pytest.approx([0.7 * e + (node in path) for node, e in enumerate(expected)])
+
+
 def test_a_part_that_has_not_moved_to_today_still_counts_its_yesterday():
     a, b = HourMasses(TREES.size), HourMasses(TREES.size)
     path = TREES.path(dict.fromkeys(FEATURES, 0.3))

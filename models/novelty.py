@@ -18,6 +18,7 @@ FACETS = {
     "action": (8.0, "", 16, "reach"),  # every action kind of the contract fits: a known one is never forgotten
 }
 _facet_values = attrgetter(*FACETS)
+_UNKNOWN = (None,) * len(FACETS)  # no latest event (the first, or the first after a restart)
 #: Active days over which a user's own rate of meeting new values is kept.
 RATE_DAYS = 16
 
@@ -73,13 +74,14 @@ class FirstSeen:
         self.events += 1
         self.fresh, self.new_system = 0, None
         values = _facet_values(event)
-        if values == self._last:
+        last = self._last
+        if values == last:
             return []  # the usual case: every facet as last time, already most recent
         self._last = values
         signals = []
         seen = self.seen
-        for facet, value in zip(FACETS, values):
-            if value is None:
+        for facet, value, before in zip(FACETS, values, last or _UNKNOWN):
+            if value is None or value == before:  # as in the user's latest event: already their most recent
                 continue
             known = seen.get(facet)
             if known is None:

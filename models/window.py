@@ -78,8 +78,10 @@ class WindowBaseline:
 
     def _learned(self) -> None:
         # What depends only on the history and is read for every event: worked out when the history changes.
-        self.warm = self.history.n >= self.warmup
-        self._threshold = self.mean + self.z * self.spread()
+        history = self.history
+        self.warm = history.n >= self.warmup
+        mean = history.mean.get()  # `spread()` written out: a window closes for every hour a user is active
+        self._threshold = mean + self.z * max(math.sqrt(max(history.get(), 0.0)), math.sqrt(max(mean, 0.0)), self.floor)
 
     @property
     def mean(self) -> float:

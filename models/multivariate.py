@@ -131,14 +131,14 @@ class HourMasses:
         self.past = [0.0] * size
         # Today's hours by path, not yet added to `today`: most hours of a day take one of a few paths, and `today`
         # is read only when the day closes or another part's reference is summed.
-        self._paths: dict[tuple[int, ...], int] = {}
+        self._by_path: dict[tuple[int, ...], int] = {}
 
     def learn(self, path: tuple[int, ...], day: int) -> None:
         """Count one hour of `day` (an hour of an earlier day goes straight to the past, faded as that day is)."""
         if day > self.day:
             self._roll(day)
         if day == self.day:
-            self._paths[path] = self._paths.get(path, 0) + 1
+            self._by_path[path] = self._by_path.get(path, 0) + 1
             return
         weight = self.decay ** (self.day - 1 - day)
         for node in path:
@@ -147,10 +147,10 @@ class HourMasses:
     def _settle(self) -> None:
         """Add today's hours counted by path to `today`."""
         today = self.today
-        for path, hours in self._paths.items():
+        for path, hours in self._by_path.items():
             for node in path:
                 today[node] += hours
-        self._paths.clear()
+        self._by_path.clear()
 
     def _roll(self, day: int) -> None:
         self._settle()
@@ -179,7 +179,7 @@ class HourMasses:
     def restore(self, state: list | None) -> HourMasses:
         if state and len(state) == 3 and isinstance(state[1], list) and len(state[1]) == self.size:
             self.day, self.today, self.past = state[0], list(state[1]), list(state[2])
-            self._paths.clear()
+            self._by_path.clear()
         return self  # anything else (river's per-partition window of an older version) starts afresh
 
 

@@ -134,8 +134,15 @@ class Context:
     #: Set by the detector for each event: whether a ticket of the user's covers the customer it touches
     #: (None: not a customer touch, or no ticket feed). Judged once, read by every signal.
     justified: bool | None = None
+    #: The group deeds (`GROUP_DEEDS`) the user was counted in through `did` while this context was in use.
+    deeds: list[tuple[str, int]] = field(default_factory=list, repr=False, compare=False)
     _bit_of: str | None = field(default=None, repr=False, compare=False)
     _bit: int = field(default=0, repr=False, compare=False)
+
+    def did(self, what: str, day: int) -> None:
+        """Count the user in their groups' share of `what` on `day` (their first such deed that day)."""
+        self.population.did(what, day, *self.profile.groups)
+        self.deeds.append((what, day))
 
     def customer_bit(self, record_id: str) -> int:
         """The bit `record_id` sets in a `LinearCounter` of the default size: three signals count the event's

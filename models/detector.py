@@ -146,6 +146,8 @@ class UserDetector:
         self.pinned: bool = state.get("pinned", False)
         self.day: int = state.get("day", -1)  # event-time day of the latest event
         self.lookback = DepartureLookback(window_days=config.leaving_window_days).restore(state.get("lookback"))
+        # The group deeds (what, day) the user is counted in, today's and yesterday's, until they reach *high*.
+        self.deeds: list[tuple[str, int]] = [tuple(d) for d in state.get("deeds", ())]
         self.recurrence = Recurrence().restore(state.get("recurrence"))
 
     def observe(self, event: AccessEvent, ctx: Context) -> Assessment:
@@ -164,6 +166,8 @@ class UserDetector:
                 signals += found
         if found := self.lookback.observe(self._persistence, ctx, event.ts):
             signals += found
+        if ctx.deeds:
+            self._counted_in(ctx, day)
         self._profile(event)
         self.events += 1
 
@@ -176,12 +180,26 @@ class UserDetector:
         previous = self.bands.level
         band = self.bands.update(risk)
         alert = None
+        if self.deeds and self.bands.level >= 2:
+            self._withdraw(ctx)
         if self.bands.level > previous:
             top = self.ledger.top(event.ts)
             alert = Alert(band=band, previous=BANDS[previous], risk=round(risk, 2),
                           reasons=[r for _, _, r, _ in top], techniques=sorted({t for *_, t in top if t}),
                           families=[f for f, *_ in top])
         return Assessment(score, round(risk, 2), band, signals, alert, self.events, self._unjustified.last_unjustified)
+
+    def _counted_in(self, ctx: Context, day: int) -> None:
+        """Keep the group deeds the user was just counted in, with those of today and yesterday."""
+        self.deeds = [d for d in self.deeds if d[1] >= day - 1] + ctx.deeds
+        ctx.deeds = []
+
+    def _withdraw(self, ctx: Context) -> None:
+        """The user is at *high*: their deeds stop counting in their groups' share of the day (a colleague under
+        suspicion does not make a day the group's, nor excuse the next insider)."""
+        for what, day in self.deeds:
+            ctx.population.withdraw(what, day, *ctx.profile.groups)
+        self.deeds = []
 
     def apply_verdict(self, verdict: str, families: list[str], ts: float, suppress_for: float) -> None:
         """An analyst's verdict on an alert raised at event time `ts`.
@@ -296,6 +314,7 @@ class UserDetector:
             "day": self.day,
             "lookback": self.lookback.state(),
             "recurrence": self.recurrence.state(),
+            "deeds": self.deeds,
         }
 
     def ledger_ts(self) -> float:

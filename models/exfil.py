@@ -53,7 +53,7 @@ class Exfiltration:
             return []
         day = int(event.ts // DAY)
         if self.day.value == 0:
-            ctx.population.did("moved", day, *ctx.profile.groups)
+            ctx.did("moved", day)
         self.day.add(max(event.records, 1))
         records = self.day.crossing() if self.day.warm else (False, False)
         exports = (False, False)

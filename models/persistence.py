@@ -270,7 +270,7 @@ class Persistence:
             before = today.today
             today.add(round(self.counter.estimate()) - before)
             if before < outside.trace <= today.today:  # a trace today: the team's share of such days counts it
-                ctx.population.did("outside", day, *ctx.profile.groups)
+                ctx.did("outside", day)
             signals += self._judge(outside, ctx)
         return signals
 

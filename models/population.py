@@ -281,6 +281,18 @@ class Population:
         for scope in scopes:
             self.part.count(f"{what}|{scope}")
 
+    def withdraw(self, what: str, day: int, *scopes: str) -> None:
+        """A user counted in `did` on `day` no longer counts: they raised alerts of their own (a colleague under
+        suspicion does not make a day the group's)."""
+        part = self.part
+        for scope in scopes:
+            if part.today[0] == day:
+                counts, key = part.today[2], f"{what}|{scope}"
+            else:
+                counts, key = part.group_days.get(f"{scope}|{day}", {}), what
+            if counts.get(key, 0) > 0:
+                counts[key] -= 1
+
     def share(self, what: str, day: int, *scopes: str) -> float:
         """The largest share of a group's users active on `day` who did `what` that day (0 until at least three
         did): a report the whole group runs, a team's incident. Today's share grows as the day goes; past

@@ -73,7 +73,7 @@ class RecordVolume:
                     technique=T1213,
                 ))
         if quiet_day and self.day.fired_at:  # busier than their usual day, ticketed or not: the team's share counts it
-            ctx.population.did("busy", self.day.index, *ctx.profile.groups)
+            ctx.did("busy", self.day.index)
         return signals
 
     def state(self) -> list:

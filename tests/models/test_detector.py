@@ -399,3 +399,22 @@ def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pat
     assert bands[26] == "high"
     assert reasons == ["touched systems new to them on 2 of the last 10 working days (2 systems in all), "
                        "usually on 0% of days"]
+
+
+def test_colleagues_at_high_do_not_make_a_day_the_groups_for_the_next_one():
+    """Three night harvesters in Ann's team read customers off their tickets; once at *high* they do not count in
+    the team's share of the day, so Ann's own reads off her tickets that afternoon are judged in full."""
+    population, profile = Population(), Profile(role="agent", team="t1")
+    team = {user: (UserDetector(DetectorConfig()), Context(population, profile, TicketBook()))
+            for user in ("ann", "h1", "h2", "h3")}
+    events = [(e, user) for user, (_, ctx) in team.items() for e in workday(user=user, days=10, book=ctx.tickets)]
+    events += [(dataclasses.replace(e, ts=e.ts + k * 3600), user)  # one after another, an hour apart
+               for k, user in enumerate(("h1", "h2", "h3")) for e in night_reads(day=10, user=user)]
+    bands = {}
+    for event, user in sorted(events, key=lambda pair: pair[0].ts):
+        bands[user] = team[user][0].observe(event, team[user][1]).band
+    assert all(bands[h] in ("high", "critical") for h in ("h1", "h2", "h3"))
+    assert population.share("outside", 10 + MONDAY // DAY, *profile.groups) == 0.0
+    detector, ctx = team["ann"]
+    fired = [s for e in system_reads(10, "crm.customers", user="ann") for s in detector.observe(e, ctx).signals]
+    assert [s.points for s in fired if s.family == "unjustified"] == [18.0]

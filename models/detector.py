@@ -158,6 +158,7 @@ class UserDetector:
             self.day = day
             ctx.population.arrive(day, *ctx.profile.groups)
             self.recurrence.roll(day, ctx)
+            self.deeds = [deed for deed in self.deeds if deed[1] >= day - 1]
         ctx.justified = justified(event, ctx)
         later_hour = event.ts >= (self.hour.hour + 1) * HOUR  # `event.hour > self.hour.hour`, without the property
         signals = self._hour_anomaly(event, ctx) if later_hour else []
@@ -166,8 +167,9 @@ class UserDetector:
                 signals += found
         if found := self.lookback.observe(self._persistence, ctx, event.ts):
             signals += found
-        if ctx.deeds:
-            self._counted_in(ctx, day)
+        if ctx.deeds:  # counted in a group's share of the day just now
+            self.deeds += ctx.deeds
+            ctx.deeds = []
         self._profile(event)
         self.events += 1
 
@@ -188,11 +190,6 @@ class UserDetector:
                           reasons=[r for _, _, r, _ in top], techniques=sorted({t for *_, t in top if t}),
                           families=[f for f, *_ in top])
         return Assessment(score, round(risk, 2), band, signals, alert, self.events, self._unjustified.last_unjustified)
-
-    def _counted_in(self, ctx: Context, day: int) -> None:
-        """Keep the group deeds the user was just counted in, with those of today and yesterday."""
-        self.deeds = [d for d in self.deeds if d[1] >= day - 1] + ctx.deeds
-        ctx.deeds = []
 
     def _withdraw(self, ctx: Context) -> None:
         """The user is at *high*: their deeds stop counting in their groups' share of the day (a colleague under

@@ -29,6 +29,7 @@ from models.window import HOUR
 #: Evidence of how much a user does today (the "how much" kind but its weekly sums, judged against the peers'
 #: weeks): what a team's busy day (an incident, a catch-up) raises for all of it.
 BUSY_DAY_FAMILIES = frozenset(KINDS) - {"cumulative"}
+HIGH = BANDS.index("high")
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class UserDetector:
         previous = self.bands.level
         band = self.bands.update(risk)
         alert = None
-        if self.deeds and self.bands.level >= 2:
+        if self.deeds and self.bands.level >= HIGH:
             self._withdraw(ctx)
         if self.bands.level > previous:
             top = self.ledger.top(event.ts)

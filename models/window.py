@@ -80,15 +80,16 @@ class WindowBaseline:
         # What depends only on the history and is read for every event: worked out when the history changes.
         history = self.history
         self.warm = history.n >= self.warmup
-        mean = history.mean.get()  # `spread()` written out: a window closes for every hour a user is active
-        self._threshold = mean + self.z * max(math.sqrt(max(history.get(), 0.0)), math.sqrt(max(mean, 0.0)), self.floor)
+        mean = history.mean.get()
+        self._spread = max(math.sqrt(max(history.get(), 0.0)), math.sqrt(max(mean, 0.0)), self.floor)
+        self._threshold = mean + self.z * self._spread
 
     @property
     def mean(self) -> float:
         return self.history.mean.get()
 
     def spread(self) -> float:
-        return max(math.sqrt(max(self.history.get(), 0.0)), math.sqrt(max(self.mean, 0.0)), self.floor)
+        return self._spread
 
     def threshold(self) -> float:
         return self._threshold

@@ -29,7 +29,12 @@ from models.window import HOUR
 #: Evidence of how much a user does today (the "how much" kind but its weekly sums, judged against the peers'
 #: weeks): what a team's busy day (an incident, a catch-up) raises for all of it.
 BUSY_DAY_FAMILIES = frozenset(KINDS) - {"cumulative"}
+#: The hour's features that are deeds a group can share a day of, by the population's name for the deed.
+GROUP_FEATURES = {"exfil": "moved", "unjustified": "outside"}
 HIGH = BANDS.index("high")
+#: Hours without events after which a user's next event begins a working day of theirs. The tail of a shift that
+#: runs past midnight UTC is not a working day of its own: it would count as one among its groups' active members.
+SHIFT_GAP_HOURS = 4
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,7 @@ class UserDetector:
         self.suppressed: dict[str, float] = state.get("suppressed", {})
         self.pinned: bool = state.get("pinned", False)
         self.day: int = state.get("day", -1)  # event-time day of the latest event
+        self.arrived: int = state.get("arrived", -1)  # the latest day counted among their groups' active members
         self.lookback = DepartureLookback(window_days=config.leaving_window_days).restore(state.get("lookback"))
         # The group deeds (what, day) the user is counted in, today's and yesterday's, until they reach *high*.
         self.deeds: list[tuple[str, int]] = [tuple(d) for d in state.get("deeds", ())]
@@ -157,9 +163,11 @@ class UserDetector:
         day = int(event.ts // DAY)
         if day > self.day:
             self.day = day
-            ctx.population.arrive(day, *ctx.profile.groups)
             self.recurrence.roll(day, ctx)
             self.deeds = [deed for deed in self.deeds if deed[1] >= day - 1]
+        if self.arrived < day and event.hour - self.hour.hour >= SHIFT_GAP_HOURS:
+            self.arrived = day
+            ctx.population.arrive(day, *ctx.profile.groups)
         ctx.justified = justified(event, ctx)
         later_hour = event.ts >= (self.hour.hour + 1) * HOUR  # `event.hour > self.hour.hour`, without the property
         signals = self._hour_anomaly(event, ctx) if later_hour else []
@@ -289,11 +297,16 @@ class UserDetector:
         if score < model.threshold:
             return []
         strongest = sorted(closed.values.items(), key=lambda kv: kv[1], reverse=True)[:3]
+        # An hour made unusual by what much of the user's group did that day too (quarter-end exports) is the group's.
+        deed = GROUP_FEATURES.get(strongest[0][0])
+        weight = ctx.population.day_weight(deed, closed.hour // 24, *ctx.profile.groups) if deed else 1.0
+        if weight == 0:
+            return []
         described = ", ".join(f"{name.replace('_', ' ')} {value:.0%}" for name, value in strongest)
         return [Signal(
             name="multivariate.hour",
             family="multivariate",
-            points=round(10 * (score - model.threshold) / (1 - model.threshold) + 5, 2),
+            points=round((10 * (score - model.threshold) / (1 - model.threshold) + 5) * weight, 2),
             reason=f"the hour {closed.hour % 24:02d}:00 UTC was an unusual combination ({described} of this user’s norm)",
             observed=round(score, 3),
             expected=model.threshold,
@@ -310,6 +323,7 @@ class UserDetector:
             "suppressed": {f: until for f, until in self.suppressed.items() if until > self.ledger_ts()},
             "pinned": self.pinned,
             "day": self.day,
+            "arrived": self.arrived,
             "lookback": self.lookback.state(),
             "recurrence": self.recurrence.state(),
             "deeds": self.deeds,

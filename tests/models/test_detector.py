@@ -418,3 +418,16 @@ def test_colleagues_at_high_do_not_make_a_day_the_groups_for_the_next_one():
     detector, ctx = team["ann"]
     fired = [s for e in system_reads(10, "crm.customers", user="ann") for s in detector.observe(e, ctx).signals]
     assert [s.points for s in fired if s.family == "unjustified"] == [18.0]
+
+
+def test_the_tail_of_a_shift_past_midnight_utc_is_no_working_day_among_the_groups_members():
+    """Ann works Friday evenings until after midnight UTC: Saturday's hour of her shift does not make her one of
+    her team's active members on Saturday (a report her team runs that Saturday is shared among those at work),
+    and her next shift, on Monday, does."""
+    population, profile = Population(), Profile(role="agent", team="t1")
+    detector, ctx = UserDetector(DetectorConfig()), Context(population, profile, TicketBook())
+    friday, monday = MONDAY + 4 * DAY, MONDAY + 7 * DAY
+    for ts in [friday + h * 3600 for h in (17, 19, 21, 23, 24, 24.5)] + [monday + 17 * 3600]:
+        detector.observe(AccessEvent("e", ts, "ann", "record.view", record_id="C1", resource="crm.customers"), ctx)
+    active = {day: population.org.group_day("moved", "team:t1", (friday + day * DAY) // DAY)[1] for day in (0, 1, 3)}
+    assert active == {0: 1, 1: 0, 3: 1}

@@ -431,3 +431,29 @@ def test_the_tail_of_a_shift_past_midnight_utc_is_no_working_day_among_the_group
         detector.observe(AccessEvent("e", ts, "ann", "record.view", record_id="C1", resource="crm.customers"), ctx)
     active = {day: population.org.group_day("moved", "team:t1", (friday + day * DAY) // DAY)[1] for day in (0, 1, 3)}
     assert active == {0: 1, 1: 0, 3: 1}
+
+
+def test_an_hour_made_unusual_by_exports_most_of_the_team_made_that_day_is_the_teams_hour():
+    """Ann's first exports (and a few customers off her tickets) make an unusual hour; on a day most of her team
+    exports too, as at a quarter end, that hour is the team's and raises nothing of its own."""
+    def hour_points(team_exports: bool) -> list[float]:
+        population, profile = Population(), Profile(role="agent", team="t1")
+        team = {u: (UserDetector(DetectorConfig()), Context(population, profile, TicketBook()))
+                for u in ["ann"] + [f"u{i}" for i in range(11)]}  # enough hours for the model to judge one
+        work = [(e, u) for u, (_, ctx) in team.items() for e in workday(user=u, days=10, book=ctx.tickets)]
+        for event, user in sorted(work, key=lambda pair: pair[0].ts):
+            team[user][0].observe(event, team[user][1])
+        day, at = MONDAY // DAY + 10, MONDAY + 10 * DAY + 14 * 3600
+        if team_exports:
+            for _ in range(4):
+                population.arrive(day, *profile.groups)
+                population.did("moved", day, *profile.groups)
+        hour = [AccessEvent(f"x{i}", at + i * 300, "ann", "record.export", resource="crm.customers", records=300)
+                for i in range(3)]
+        hour += [AccessEvent(f"r{i}", at + 1000 + i * 60, "ann", "record.view", resource="crm.customers",
+                             record_id=f"X{i}") for i in range(4)]
+        closing = AccessEvent("next", at + 3660, "ann", "record.view", resource="crm.customers", record_id="C1")
+        detector, ctx = team["ann"]
+        return [s.points for e in hour + [closing] for s in detector.observe(e, ctx).signals
+                if s.name == "multivariate.hour"]
+    assert hour_points(team_exports=False) and hour_points(team_exports=True) == []

@@ -155,6 +155,7 @@ class UserDetector:
         self.lookback = DepartureLookback(window_days=config.leaving_window_days).restore(state.get("lookback"))
         # The group deeds (what, day) the user is counted in, today's and yesterday's, until they reach *high*.
         self.deeds: list[tuple[str, int]] = [tuple(d) for d in state.get("deeds", ())]
+        self.withdrawn: list[tuple[str, int]] = [tuple(d) for d in state.get("withdrawn", ())]  # until a verdict
         self.recurrence = Recurrence().restore(state.get("recurrence"))
 
     def observe(self, event: AccessEvent, ctx: Context) -> Assessment:
@@ -165,6 +166,7 @@ class UserDetector:
             self.day = day
             self.recurrence.roll(day, ctx)
             self.deeds = [deed for deed in self.deeds if deed[1] >= day - 1]
+            self.withdrawn = [deed for deed in self.withdrawn if deed[1] >= day - 1]
         if self.arrived < day and event.hour - self.hour.hour >= SHIFT_GAP_HOURS:
             self.arrived = day
             ctx.population.arrive(day, *ctx.profile.groups)
@@ -205,17 +207,25 @@ class UserDetector:
         suspicion does not make a day the group's, nor excuse the next insider)."""
         for what, day in self.deeds:
             ctx.population.withdraw(what, day, *ctx.profile.groups)
+        self.withdrawn += self.deeds
         self.deeds = []
 
-    def apply_verdict(self, verdict: str, families: list[str], ts: float, suppress_for: float) -> None:
+    def apply_verdict(self, verdict: str, families: list[str], ts: float, suppress_for: float,
+                      ctx: Context | None = None) -> None:
         """An analyst's verdict on an alert raised at event time `ts`.
 
         ``benign``: the alert's evidence families stop counting for this user
         until ``ts + suppress_for`` and their points are dropped now, so the
         same behaviour raises no repeat alert; the baselines keep learning.
+        What they did that their groups did too (today's and yesterday's deeds,
+        withdrawn at *high*) counts in the groups' day again (`ctx`'s population).
         ``malicious``: the user stays critical until ``clear``.
         """
         if verdict == "benign":
+            if ctx is not None:
+                for what, day in self.withdrawn:
+                    ctx.population.rejoin(what, day, *ctx.profile.groups)
+                self.deeds, self.withdrawn = self.deeds + self.withdrawn, []
             for family in families:
                 self.suppressed[family] = max(self.suppressed.get(family, 0.0), ts + suppress_for)
                 self.ledger.families.pop(family, None)
@@ -327,6 +337,7 @@ class UserDetector:
             "lookback": self.lookback.state(),
             "recurrence": self.recurrence.state(),
             "deeds": self.deeds,
+            "withdrawn": self.withdrawn,
         }
 
     def ledger_ts(self) -> float:

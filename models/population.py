@@ -284,14 +284,23 @@ class Population:
     def withdraw(self, what: str, day: int, *scopes: str) -> None:
         """A user counted in `did` on `day` no longer counts: they raised alerts of their own (a colleague under
         suspicion does not make a day the group's)."""
+        self._recount(what, day, scopes, -1)
+
+    def rejoin(self, what: str, day: int, *scopes: str) -> None:
+        """A user withdrawn from `what` on `day` counts again: an analyst judged what they did benign."""
+        self._recount(what, day, scopes, +1)
+
+    def _recount(self, what: str, day: int, scopes: tuple[str, ...], change: int) -> None:
         part = self.part
         for scope in scopes:
             if part.today[0] == day:
                 counts, key = part.today[2], f"{what}|{scope}"
+            elif (counts := part.group_days.get(f"{scope}|{day}")) is not None:
+                key = what
             else:
-                counts, key = part.group_days.get(f"{scope}|{day}", {}), what
-            if counts.get(key, 0) > 0:
-                counts[key] -= 1
+                continue  # a day no longer kept
+            if (count := counts.get(key, 0) + change) >= 0:
+                counts[key] = count
 
     def share(self, what: str, day: int, *scopes: str) -> float:
         """The largest share of a group's users active on `day` who did `what` that day (0 until at least three

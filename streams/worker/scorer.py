@@ -202,8 +202,9 @@ class Scorer:
         key = verdict["user"].encode()
         entry = self.store.entry(key)
         previous = entry.detector.bands.level
+        crowd = self.store.population(partition_for(key, self.partitions))
         entry.detector.apply_verdict(verdict["verdict"], verdict.get("families", []), verdict["alert_ts"],
-                                     suppress_days * 86400)
+                                     suppress_days * 86400, Context(crowd, self.profile(key), entry.book))
         if verdict["verdict"] != "malicious" or previous == len(BANDS) - 1:
             return key, entry, None
         alert = AlertRecord(

@@ -401,21 +401,28 @@ def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pat
                        "usually on 0% of days"]
 
 
-def test_colleagues_at_high_do_not_make_a_day_the_groups_for_the_next_one():
-    """Three night harvesters in Ann's team read customers off their tickets; once at *high* they do not count in
-    the team's share of the day, so Ann's own reads off her tickets that afternoon are judged in full."""
+def harvesters_in_anns_team():
+    """Ann's team after ten ordinary days, then three night harvesters an hour apart: (team by user, alerts)."""
     population, profile = Population(), Profile(role="agent", team="t1")
     team = {user: (UserDetector(DetectorConfig()), Context(population, profile, TicketBook()))
             for user in ("ann", "h1", "h2", "h3")}
     events = [(e, user) for user, (_, ctx) in team.items() for e in workday(user=user, days=10, book=ctx.tickets)]
     events += [(dataclasses.replace(e, ts=e.ts + k * 3600), user)  # one after another, an hour apart
                for k, user in enumerate(("h1", "h2", "h3")) for e in night_reads(day=10, user=user)]
-    bands = {}
+    alerts = {}
     for event, user in sorted(events, key=lambda pair: pair[0].ts):
-        bands[user] = team[user][0].observe(event, team[user][1]).band
-    assert all(bands[h] in ("high", "critical") for h in ("h1", "h2", "h3"))
-    assert population.share("outside", 10 + MONDAY // DAY, *profile.groups) == 0.0
+        if alert := team[user][0].observe(event, team[user][1]).alert:
+            alerts[user] = alert
+    return team, alerts
+
+
+def test_colleagues_at_high_do_not_make_a_day_the_groups_for_the_next_one():
+    """Three night harvesters in Ann's team read customers off their tickets; once at *high* they do not count in
+    the team's share of the day, so Ann's own reads off her tickets that afternoon are judged in full."""
+    team, alerts = harvesters_in_anns_team()
+    assert all(alerts[h].band in ("high", "critical") for h in ("h1", "h2", "h3"))
     detector, ctx = team["ann"]
+    assert ctx.population.share("outside", 10 + MONDAY // DAY, *ctx.profile.groups) == 0.0
     fired = [s for e in system_reads(10, "crm.customers", user="ann") for s in detector.observe(e, ctx).signals]
     assert [s.points for s in fired if s.family == "unjustified"] == [18.0]
 
@@ -457,3 +464,17 @@ def test_an_hour_made_unusual_by_exports_most_of_the_team_made_that_day_is_the_t
         return [s.points for e in hour + [closing] for s in detector.observe(e, ctx).signals
                 if s.name == "multivariate.hour"]
     assert hour_points(team_exports=False) and hour_points(team_exports=True) == []
+
+
+def test_a_benign_verdict_counts_what_the_user_did_in_their_groups_day_again():
+    """An analyst judges the three harvesters' alerts benign (say, the team's night shift on an incident): what
+    they did counts in the team's day again, and Ann's reads off her tickets weigh as the team's day."""
+    team, alerts = harvesters_in_anns_team()
+    for user in ("h1", "h2", "h3"):
+        detector, ctx = team[user]
+        detector.apply_verdict("benign", alerts[user].families, ts=MONDAY + 10 * DAY + 6 * 3600, suppress_for=DAY,
+                               ctx=ctx)
+    detector, ctx = team["ann"]
+    assert ctx.population.share("outside", 10 + MONDAY // DAY, *ctx.profile.groups) == 1.0
+    fired = [s for e in system_reads(10, "crm.customers", user="ann") for s in detector.observe(e, ctx).signals]
+    assert [s.points for s in fired if s.family == "unjustified"] == []

@@ -151,7 +151,8 @@ class UserDetector:
         self.suppressed: dict[str, float] = state.get("suppressed", {})
         self.pinned: bool = state.get("pinned", False)
         self.day: int = state.get("day", -1)  # event-time day of the latest event
-        self.arrived: int = state.get("arrived", -1)  # the latest day counted among their groups' active members
+        # The latest day counted among their groups' active members (saved only when not the latest day).
+        self.arrived: int = state.get("arrived", self.day)
         self.lookback = DepartureLookback(window_days=config.leaving_window_days).restore(state.get("lookback"))
         # The group deeds (what, day) the user is counted in, today's and yesterday's, until they reach *high*.
         self.deeds: list[tuple[str, int]] = [tuple(d) for d in state.get("deeds", ())]
@@ -325,7 +326,7 @@ class UserDetector:
 
     def state(self) -> dict:
         state = {name: signal.state() for name, signal in self.signals.items() if name != "privilege"}
-        return state | {
+        state |= {
             "ledger": self.ledger.state(),
             "band": self.bands.level,
             "events": self.events,
@@ -333,12 +334,15 @@ class UserDetector:
             "suppressed": {f: until for f, until in self.suppressed.items() if until > self.ledger_ts()},
             "pinned": self.pinned,
             "day": self.day,
-            "arrived": self.arrived,
             "lookback": self.lookback.state(),
             "recurrence": self.recurrence.state(),
             "deeds": self.deeds,
-            "withdrawn": self.withdrawn,
         }
+        if self.arrived != self.day:  # most users were counted at work on their latest day: saved only if not
+            state["arrived"] = self.arrived
+        if self.withdrawn:
+            state["withdrawn"] = self.withdrawn
+        return state
 
     def ledger_ts(self) -> float:
         """Event time of the latest evidence (suppressions that ended before it are dropped from the state)."""

@@ -232,8 +232,8 @@ class Population:
             self.part.members[group] = self.part.members.get(group, 0) + 1
 
     def arrive(self, day: int, *scopes: str) -> None:
-        """A user of these groups (peer group, team) has their first event of `day` (event-time days since
-        the epoch)."""
+        """A user of these groups (peer group, team) begins a working day on `day` (event-time days since the
+        epoch): counted among the groups' active members that day."""
         self.part.roll(day)
         self.part.today[1] += 1
         for scope in scopes:

@@ -19,6 +19,10 @@ FACETS = {
 }
 _facet_values = attrgetter(*FACETS)
 _UNKNOWN = (None,) * len(FACETS)  # no latest event (the first, or the first after a restart)
+#: Facets whose values met today are counted one by one: many meeting a new report is no rollout of a system
+#: one user met. (Addresses, devices, apps and action kinds are met as a kind: an office moving, a connector's
+#: first days.)
+MET_PER_VALUE = ("resource",)
 #: Active days over which a user's own rate of meeting new values is kept.
 RATE_DAYS = 16
 
@@ -32,8 +36,10 @@ class FirstSeen:
     days brought a new value of the same facet: an admin who meets new
     machines every day is not flagged for the next one. And it weighs less
     when much of the organisation met a new value of the facet today (an
-    office moving to new addresses). A user is judged after `warmup` events;
-    their own rate is learned from the first.
+    office moving to new addresses), or of a system, this one (a team
+    starting on it). A system none of the user's peers use is new ground
+    (`new_system`) even if another department lives in it. A user is judged
+    after `warmup` events; their own rate is learned from the first.
 
     Examples
     --------
@@ -103,7 +109,10 @@ class FirstSeen:
         rate, bits = self._rate(facet), self.new_days.get(facet, 0)
         if not bits & 1:  # the first new value of this facet today
             self.new_days[facet] = bits | 1
-            ctx.population.met_new(facet, day, ctx.profile.peer_group)
+            if facet not in MET_PER_VALUE:
+                ctx.population.met_new(facet, day, ctx.profile.peer_group)
+        if facet in MET_PER_VALUE:
+            ctx.population.met_new(facet, day, ctx.profile.peer_group, value)
         if not judged:
             return None
         self.fresh += 1
@@ -122,18 +131,23 @@ class FirstSeen:
         return (self.new_days.get(facet, 0) | 1).bit_count() / max(self.days, 1) if self.days > 1 else 0.0
 
     def _signal(self, facet, value, known, points, technique, family, ctx: Context, day: int) -> Signal | None:
-        prevalence = ctx.population.prevalence(facet, value, ctx.profile.peer_group)
-        shared = ctx.population.new_today(facet, day, ctx.profile.peer_group)  # share of today's active users who met a new value of it
+        group = ctx.profile.peer_group
+        prevalence = ctx.population.prevalence(facet, value, group)
+        among_peers = ctx.population.peer_prevalence(facet, value, group)
+        # Share of today's active users who met a new value of it (of this one, for a system).
+        shared = ctx.population.new_today(facet, day, group, value if facet in MET_PER_VALUE else None)
         weight = points * (1 - 0.6 * prevalence) * (1 - shared)
         if weight < 1:
             return None
         context = []
+        peers_use_it = (prevalence if among_peers is None else among_peers) >= 0.05
         if prevalence >= 0.05:
-            context.append(f"{prevalence:.0%} of the organisation or of their peers use it")
+            context.append(f"{prevalence:.0%} of the organisation or of their peers use it" if peers_use_it else
+                           f"{prevalence:.0%} of the organisation use it, hardly any of their peers")
         if shared >= 0.1:
             context.append(f"{shared:.0%} of people met a new {facet.replace('_', ' ')} today")
-        if facet == "resource" and not context:
-            self.new_system = value  # one hardly anyone uses, on a day hardly anyone met one: not a rollout
+        if facet == "resource" and not peers_use_it and shared < 0.1:
+            self.new_system = value  # new ground among their peers, on a day hardly anyone met one: not a rollout
         return Signal(
             name=f"first_seen.{facet}",
             family=family,

@@ -42,10 +42,11 @@ def binomial_tail(k: int, n: int, p: float) -> float:
 
 
 def improbable_days(totals: DailyTotals, at_least: float, prior: float,
-                    windows: tuple[tuple[int, int], ...]) -> tuple[int, int, float]:
+                    windows: tuple[tuple[int, int], ...], partial: bool = False) -> tuple[int, int, float]:
     """(trace days, window, the user's usual share of such days) of the first window in `windows`, each
     (working days, trace days needed), whose trace days are improbable for this user: less likely than `TAIL`
     in a binomial at their own earlier rate of days with at least `at_least`, shrunk to `prior`. Else zeros.
+    With `partial`, a window longer than the user's history is read over the days there are.
 
     >>> totals = DailyTotals().restore([40, [0] * 20 + [3, 0, 4]])  # twenty quiet days, then two traces in three
     >>> days, window, usual = improbable_days(totals, 2, 0.05, ((2, 2), (4, 2)))
@@ -53,17 +54,20 @@ def improbable_days(totals: DailyTotals, at_least: float, prior: float,
     (2, 4, 0.017)
     >>> improbable_days(DailyTotals().restore([40, [3, 0] * 10 + [3, 0, 4]]), 2, 0.05, ((2, 2), (4, 2)))
     (0, 0, 0.0)
+    >>> week = DailyTotals().restore([40, [1, 0, 0, 0, 1]])  # two traces in a user's first five days
+    >>> improbable_days(week, 1, 0.005, ((10, 2),)), improbable_days(week, 1, 0.005, ((10, 2),), partial=True)[:2]
+    ((0, 0, 0.0), (2, 5))
     """
     for window, needed in windows:
         recent, older = totals.days[-window:], totals.days[:-window]
-        if len(recent) < window:
+        if len(recent) < window and not (partial and len(recent) > needed):
             break
         days = sum(v >= at_least for v in recent)
         if days < needed:
             continue
         usual = (sum(v >= at_least for v in older) + PRIOR_DAYS * prior) / (len(older) + PRIOR_DAYS)
-        if binomial_tail(days, window, usual) < TAIL:
-            return days, window, usual
+        if binomial_tail(days, len(recent), usual) < TAIL:
+            return days, len(recent), usual
     return 0, 0, 0.0
 
 
@@ -166,6 +170,7 @@ class Quantity:
     lasting: tuple[tuple[int, int], ...] = ()  # windows in which a trace on nearly every working day is evidence
     windows: tuple[tuple[int, int], ...] = PATTERN_WINDOWS  # (working days, trace days needed) of a pattern
     group: str | None = None  # the deed (`GROUP_DEEDS`) a group can share a day of: its share weighs the day
+    partial: bool = False  # a window longer than the user's history is read over the days there are
 
 
 QUANTITIES = (
@@ -179,7 +184,7 @@ QUANTITIES = (
     # Systems a user had never touched, met on more days than their own rate of new systems explains: privilege
     # creep, one new system at a time and days apart.
     Quantity("systems", "touched systems new to them", "systems", T1078, "touched {n:.0f} new systems", trace=1,
-             prior=0.01, weekly=False, windows=((2, 2), (10, 2))),
+             prior=0.005, weekly=False, windows=((2, 2), (10, 2)), partial=True),
     # Several exports a day, day after day: one export split into ordinary ones.
     Quantity("exports", "made several exports a day", "exports", T1567, "made {n:.0f} exports", trace=2,
              prior=0.02, weekly=False, lasting=LASTING, group="moved"),
@@ -197,9 +202,10 @@ class Persistence:
     or ten, when that many is improbable at the user's own earlier rate of
     such days: two days running is enough for someone whose month held
     none, not for someone who often has such days. A system new to the user
-    (as `novelty`, the detector's own `FirstSeen`, met it: one few others use)
-    read in off their tickets is a trace, and two in ten working days a
-    pattern: privilege creep, a system at a time. Two exports or more in
+    (as `novelty`, the detector's own `FirstSeen`, met it: one few of their
+    peers use) read in off their tickets is a trace, and two in ten working
+    days a pattern, read over the days there are in a user's first ten:
+    privilege creep, a system at a time. Two exports or more in
     a day are a trace too: one export split into ordinary ones, day after
     day. *Sum*: the last seven active days' total, spread over at least
     three of them (one big export is the exfiltration family's), above the
@@ -298,7 +304,7 @@ class Persistence:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals
-        days, window, usual = improbable_days(totals, at_least, q.prior, q.windows)
+        days, window, usual = improbable_days(totals, at_least, q.prior, q.windows, q.partial)
         if days > self.fired.get(q.name, 0):
             self.fired[q.name] = days
             signals.append(self._pattern(q, totals, days, window, usual))

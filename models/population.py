@@ -255,21 +255,52 @@ class Population:
         if facet not in SHARED_FACETS or not users:
             return 0.0
         share = self.org.adopters(facet, value) / users
-        members = self.org.members(group) if group else 0
-        if members >= 5:
-            share = max(share, self.org.adopters(facet, f"{group}|{value}") / members)
-        return min(share, 1.0)
+        among_peers = self.peer_prevalence(facet, value, group)
+        return min(share if among_peers is None else max(share, among_peers), 1.0)
 
-    def met_new(self, facet: str, day: int, group: str = "") -> None:
-        """A user (of peer group `group`) met a value of `facet` new to them, for the first time on `day`."""
+    def peer_prevalence(self, facet: str, value: str, group: str) -> float | None:
+        """Share of the peer group's members who have used `value`; None for a group of fewer than five, or a
+        facet not tracked. A billing system half the billing team uses is still new ground for a support agent.
+
+        >>> population = Population()
+        >>> for group in ["billing"] * 5 + ["agent"] * 15:
+        ...     population.welcome(group)
+        >>> for group in ["billing"] * 5:
+        ...     population.adopt("resource", "billing.payments", group)
+        >>> population.prevalence("resource", "billing.payments", "agent")  # a quarter of the organisation
+        0.25
+        >>> population.peer_prevalence("resource", "billing.payments", "agent"), population.peer_prevalence(
+        ...     "resource", "billing.payments", "billing")
+        (0.0, 1.0)
+        """
+        members = self.org.members(group) if group and facet in SHARED_FACETS else 0
+        if members < 5:
+            return None
+        return min(self.org.adopters(facet, f"{group}|{value}") / members, 1.0)
+
+    def met_new(self, facet: str, day: int, group: str = "", value: str | None = None) -> None:
+        """A user (of peer group `group`) met a value of `facet` new to them, for the first time on `day`; with
+        `value`, counted for that value alone."""
         self.part.roll(day)
-        self.part.count(facet)
-        self.part.count(f"{facet}|{group}")
+        key = _met_key(facet, value)
+        self.part.count(key)
+        self.part.count(f"{key}|{group}")
 
-    def new_today(self, facet: str, day: int, group: str = "") -> float:
-        """Share of today's active users, or of the group's if more, who met a new value of `facet` today
-        (0 until at least three did): an office moving, a team starting on a new system."""
-        met, in_group = self.org.today(day, facet), self.org.today(day, f"{facet}|{group}")
+    def new_today(self, facet: str, day: int, group: str = "", value: str | None = None) -> float:
+        """Share of today's active users, or of the group's if more, who met a new value of `facet` today, or
+        this `value` of it (0 until at least three did): an office moving to new addresses, a team starting on
+        a new system. Everyone meeting some new report or other is no rollout of the system in hand.
+
+        >>> population = Population()
+        >>> for user in range(10):
+        ...     population.arrive(0, "agents")
+        ...     population.met_new("resource", 0, "agents", "reports.monthly" if user < 8 else "crm.vip")
+        >>> round(population.new_today("resource", 0, "agents", "reports.monthly"), 2), population.new_today(
+        ...     "resource", 0, "agents", "crm.vip")
+        (0.67, 0.0)
+        """
+        key = _met_key(facet, value)
+        met, in_group = self.org.today(day, key), self.org.today(day, f"{key}|{group}")
         share = met / (self.org.active_today(day) + 5) if met >= 3 else 0.0
         if in_group >= 3:
             share = max(share, in_group / (self.org.today(day, f"active|{group}") + 2))
@@ -395,3 +426,8 @@ class PeerBaseline:
         _, mean, var = self._stats(name)
         mean, spread = days * mean, math.sqrt(days * var)
         return mean + self.z * max(spread, math.sqrt(max(mean, 0.0)), 3.0)
+
+
+def _met_key(facet: str, value: str | None) -> str:
+    """The key of today's count of users who met a new value of `facet`, or this `value` of it."""
+    return facet if value is None else f"{facet}={value}"

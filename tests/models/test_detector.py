@@ -17,6 +17,7 @@ from models import (
     UserDetector,
 )
 from models.detector import BUSY_DAY_FAMILIES
+from models.novelty import FirstSeen
 from models.population import Organisation
 from models.rhythm import WeeklyRhythm
 from models.risk import RiskBands, RiskLedger
@@ -258,10 +259,10 @@ def system_reads(day: int, system: str, count: int = 3, user="ann"):
                         resource=system, record_id=f"Z{day}-{i}", app="crm-web") for i in range(count)]
 
 
-def days_of_work(extra: dict[int, list[AccessEvent]], days: int):
+def days_of_work(extra: dict[int, list[AccessEvent]], days: int, population: Population | None = None):
     """An agent's ordinary days on their tickets, with `extra` events on some: (band by day, every assessment)."""
     book = TicketBook()
-    ctx, detector = Context(Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
+    ctx, detector = Context(population or Population(), Profile(role="agent"), book), UserDetector(DetectorConfig())
     bands, assessments = {}, []
     for day in range(days):
         ordinary = [e for e in workday(days=day + 1, book=book) if e.ts >= MONDAY + day * DAY]
@@ -399,6 +400,50 @@ def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pat
     assert bands[26] == "high"
     assert reasons == ["touched systems new to them on 2 of the last 10 working days (2 systems in all), "
                        "usually on 0% of days"]
+
+
+def test_a_system_only_another_department_uses_is_new_ground_for_an_agent():
+    """Every billing specialist uses billing.payments; none of Ann's fellow agents does. Customers read there off
+    her tickets, and a week later in hr.salaries, are two systems new to her peers' work: a pattern at *high*."""
+    population = Population()
+    for group in ["agent"] * 5 + ["billing"] * 5:
+        population.welcome(group)
+        if group == "billing":
+            population.adopt("resource", "billing.payments", group)
+    creep = {20: system_reads(20, "billing.payments"), 26: system_reads(26, "hr.salaries")}
+    bands, assessments = days_of_work(creep, days=27, population=population)
+    reasons = [s.reason for a in assessments for s in a.signals if s.family in ("reach", "pattern")]
+    assert "hardly any of their peers" in reasons[0]
+    assert "touched systems new to them on 2 of the last 10 working days (2 systems in all)" in reasons[-1]
+    assert (bands[20], bands[26]) == ("low", "high")
+
+
+def test_a_system_one_user_met_the_day_many_met_a_new_report_is_still_new_ground():
+    """Month end: ten team leads run a report new to them. Ann opens crm.vip that day, a system no one uses: her
+    first time there is judged in full, and is a new system, not her share of the leads' new report."""
+    population, day = Population(), MONDAY // DAY + 3
+    for _ in range(10):
+        population.welcome("lead")
+        population.arrive(day, "lead")
+        population.met_new("resource", day, "lead", "reports.monthly")
+    seen, ctx = FirstSeen(warmup=3), Context(population, Profile(role="agent"))
+    for i, resource in enumerate(["crm.customers"] * 4 + ["crm.vip"]):
+        signals = seen.observe(AccessEvent(f"e{i}", day * DAY + 36000 + i * 60, "ann", "record.view",
+                                           resource=resource, record_id="C1"), ctx)
+    assert [s.reason for s in signals] == ["first time touching crm.vip (known: crm.customers)"]
+    assert seen.new_system == "crm.vip"
+
+
+def test_two_systems_new_to_a_user_in_their_first_working_days_are_a_pattern():
+    """Privilege creep that begins in a user's first week: two new systems read off tickets four working days
+    apart are judged over the days there are, not waited on until the user has ten."""
+    creep = {3: system_reads(3, "crm.vip"), 7: system_reads(7, "hr.salaries")}
+    _, assessments = days_of_work(creep, days=8)
+    _, second_alone = days_of_work({7: creep[7]}, days=8)
+    reasons = [s.reason for a in assessments for s in a.signals if s.name == "pattern.systems"]
+    assert reasons == ["touched systems new to them on 2 of the last 8 working days (2 systems in all), "
+                       "usually on 0% of days"]
+    assert max(a.risk for a in assessments) > max(a.risk for a in second_alone) + 20
 
 
 def harvesters_in_anns_team():

@@ -107,12 +107,10 @@ class FirstSeen:
     def _meet(self, facet: str, value: str, known: list[str], judged: bool, ctx: Context, day: int) -> Signal | None:
         """A value of `facet` new to a user who knew others: counted in their novelty rate, and judged."""
         rate, bits = self._rate(facet), self.new_days.get(facet, 0)
-        if not bits & 1:  # the first new value of this facet today
-            self.new_days[facet] = bits | 1
-            if facet not in MET_PER_VALUE:
-                ctx.population.met_new(facet, day, ctx.profile.peer_group)
-        if facet in MET_PER_VALUE:
-            ctx.population.met_new(facet, day, ctx.profile.peer_group, value)
+        self.new_days[facet] = bits | 1
+        per_value = facet in MET_PER_VALUE
+        if per_value or not bits & 1:  # each system met; of other facets, the first new value today
+            ctx.population.met_new(facet, day, ctx.profile.peer_group, value if per_value else None)
         if not judged:
             return None
         self.fresh += 1

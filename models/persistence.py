@@ -167,6 +167,7 @@ class Quantity:
     prior: float  # the share of a user's days taken to be traces before their own days say otherwise
     above_usual: bool = False
     weekly: bool = True  # also judged as a seven-day sum against the peers'
+    daily: bool = False  # also judged as one day's total against the peers' user-days
     lasting: tuple[tuple[int, int], ...] = ()  # windows in which a trace on nearly every working day is evidence
     windows: tuple[tuple[int, int], ...] = PATTERN_WINDOWS  # (working days, trace days needed) of a pattern
     group: str | None = None  # the deed (`GROUP_DEEDS`) a group can share a day of: its share weighs the day
@@ -175,7 +176,8 @@ class Quantity:
 
 QUANTITIES = (
     Quantity("outside", "read customers outside their tickets", "customers", T1213,
-             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=LASTING, group="outside"),
+             "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=LASTING, group="outside",
+             daily=True),
     Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2,
              lasting=LASTING_MOVED, group="moved"),
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
@@ -209,7 +211,12 @@ class Persistence:
     a day are a trace too: one export split into ordinary ones, day after
     day. *Sum*: the last seven active days' total, spread over at least
     three of them (one big export is the exfiltration family's), above the
-    peer group's norm for seven days and above the user's own. *Habit*: a
+    peer group's norm for seven days and above the user's own. *Day*: the
+    customers read outside tickets today, beyond what the peer group's
+    user-days hold (``mean + z·spread``, as every peer comparison) and twice
+    the user's own usual day: how much, beside what the unjustified family
+    says (no ticket), so a harvester's first day can reach *high* where a
+    few lookups never do. *Habit*: a
     pattern with a trace on nearly every recent working day (customers
     outside tickets or several exports a day: 4 of the last 5, or 6 of the
     last 10; records moved out: 8 of the last 10) is evidence of its own,
@@ -312,7 +319,28 @@ class Persistence:
             signals += self._lasting(q, totals, at_least)
         if q.weekly:
             signals += self._weekly(q, totals, ctx)
+        if q.daily and f"{q.name}.day" not in self.fired:
+            signals += self._daily(q, totals, ctx)
         return signals
+
+    def _daily(self, q: Quantity, totals: DailyTotals, ctx: Context) -> list[Signal]:
+        """Today beyond the peers' user-days and twice the user's usual day: "how much" evidence (the `peer`
+        family), once a day."""
+        group = ctx.profile.peer_group
+        peers = ctx.population.peer(group)
+        if not peers.knows(q.name) or totals.today <= max(peers.threshold(q.name), 2 * totals.usual()):
+            return []
+        self.fired[f"{q.name}.day"] = totals.today
+        return [Signal(
+            name=f"peer.{q.name}",
+            family="peer",
+            points=self.points,
+            reason=f"{q.total.format(n=totals.today)} today, where peers ({group}) average "
+                   f"{peers.mean(q.name):.1f} ± {peers.spread(q.name):.1f} a day",
+            observed=totals.today,
+            expected=round(peers.mean(q.name), 1),
+            technique=q.technique,
+        )]
 
     def _pattern(self, q: Quantity, totals: DailyTotals, days: int, window: int, usual: float) -> Signal:
         return Signal(

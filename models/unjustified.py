@@ -9,8 +9,9 @@ from models.signal import T1213, Signal, escalation_points
 from models.volume import TOUCH_ACTIONS
 from models.window import DAY
 
-#: Distinct customers touched without a ticket in one day at which the signal fires, then escalates.
-LEVELS = (3, 8, 20, 50, 120, 300)
+#: Distinct customers touched without a ticket in one day at which the signal fires, then escalates: each time
+#: the count doubles, as every count of the detector escalates.
+LEVELS = (3, 6, 12, 24, 48, 96, 192, 384)
 
 
 class UnjustifiedAccess:

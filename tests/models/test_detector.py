@@ -332,6 +332,31 @@ def test_three_customers_off_tickets_in_a_first_night_session_reach_high_that_ni
     assert "read 3 customers outside their tickets in hours they are rarely active (X0, X1, X2)" in reasons
 
 
+def off_ticket_day(count: int, peers_days: list[int], role: str = "agent") -> tuple[str, list[str]]:
+    """Ann's band after reading `count` customers off her tickets one working day, her peers' user-days holding
+    `peers_days` customers off theirs; and the reasons of her alerts."""
+    detector, ctx = trained(days=15, profile=Profile(role=role))
+    for day, customers in enumerate(peers_days * 3):
+        ctx.population.peer(role).learn("outside", customers, day=day // 30)
+    reasons = [r for e in outside_reads(15, count) if (a := detector.observe(e, ctx)).alert for r in a.alert.reasons]
+    return detector.bands.band, reasons
+
+
+def test_a_day_of_customers_off_tickets_beyond_any_of_the_peers_days_reaches_high_that_day():
+    """A harvester's first day: what (no ticket of theirs) and how much (beyond the peers' days) at once."""
+    band, reasons = off_ticket_day(6, peers_days=[0, 0, 1, 0, 0, 0, 0, 2, 0, 0])
+    assert band == "high"
+    assert "read 5 customers outside their tickets today, where peers (agent) average 0.2 ± 1.0 a day" in reasons
+    assert off_ticket_day(4, peers_days=[0, 0, 1, 0, 0, 0, 0, 2, 0, 0])[0] not in ("high", "critical")
+
+
+def test_the_same_day_is_not_high_for_someone_whose_peers_read_that_many_off_tickets():
+    """Team leads look customers up off their tickets all day: six in a day is within their group's days."""
+    band, reasons = off_ticket_day(6, peers_days=[6, 9, 4, 8, 7, 5, 10, 6, 3, 8], role="team_lead")
+    assert band not in ("high", "critical")
+    assert not any("where peers" in r for r in reasons)
+
+
 def test_a_few_lookups_off_tickets_among_night_work_on_tickets_are_no_off_hours_session():
     """A shift moved to the night (a week on call, a transfer): its hours are rare, most of what is read then is on
     the user's tickets, and three lookups off them among that work are the day's, not a session's."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from models import DetectorConfig
@@ -10,8 +12,8 @@ from streams.ops import evaluation
 ALERTING = ("high", "critical")
 
 
-def alert_keys(alerts: list[dict], bands=("medium", "high", "critical")) -> list[tuple[str, str, int]]:
-    return sorted((a["user"], a["band"], int(a["ts"] // 60)) for a in alerts if a["band"] in bands)
+def alert_keys(alerts: list[dict], bands=("medium", "high", "critical")) -> list[tuple[str, str, int, float]]:
+    return sorted((a["user"], a["band"], int(a["ts"] // 60), a["risk"]) for a in alerts if a["band"] in bands)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,7 @@ def test_every_alert_is_the_same_with_1_4_and_16_partitions(organisation):
     runs = {p: evaluation.replay(organisation, DetectorConfig(), partitions=p, per_envelope=1) for p in (1, 4, 16)}
     alerts = {p: alert_keys(run.alerts) for p, run in runs.items()}
     assert alerts[1], "the set must raise alerts worth comparing"
-    assert any("unusual combination" in " ".join(a["reasons"]) for a in runs[1].alerts), \
-        "the multivariate model must take part in the alerts compared"
+    without = evaluation.replay(organisation, dataclasses.replace(DetectorConfig(), multivariate=False),
+                                partitions=1, per_envelope=1)
+    assert alert_keys(without.alerts) != alerts[1], "the multivariate model must weigh in the alerts compared"
     assert alerts[1] == alerts[4] == alerts[16]

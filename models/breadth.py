@@ -10,7 +10,22 @@ from models.window import DAY, HOUR, UnexplainedShare, WindowBaseline
 
 
 class DistinctCount:
-    """Distinct values in a window's current period, feeding the window's running value."""
+    """Distinct values in a window's current period, feeding the window's running value.
+
+    Examples
+    --------
+    >>> hour = WindowBaseline(HOUR)
+    >>> count = DistinctCount(hour)
+    >>> _ = hour.roll(0)
+    >>> round(count.add(1 << 5), 2), count.add(1 << 5)  # a value, then the same again
+    (1.0, 0.0)
+    >>> count.state()
+    [0, '20']
+    >>> _ = hour.roll(3600)
+    >>> count.state()  # the hour has closed: its values are cleared at the next add, and not saved
+    [0, '0']
+
+    """
 
     def __init__(self, window: WindowBaseline) -> None:
         self.window = window
@@ -30,7 +45,8 @@ class DistinctCount:
         return grown
 
     def state(self) -> list:
-        return [self.index, format(self.counter.bitmap, "x")]
+        live = self.index == self.window.index  # a closed window's count is cleared at the next add: not saved
+        return [self.index, format(self.counter.bitmap if live else 0, "x")]
 
     def restore(self, state: list | None) -> DistinctCount:
         if state:

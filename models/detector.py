@@ -121,7 +121,7 @@ class UserDetector:
     def __init__(self, config: DetectorConfig, state: dict | None = None) -> None:
         state = state or {}
         self.config = config
-        rhythm, novelty = WeeklyRhythm(), FirstSeen()
+        rhythm, novelty, exfil = WeeklyRhythm(), FirstSeen(), Exfiltration()
         self.signals = {
             "volume": RecordVolume(),
             "breadth": CustomerBreadth(),
@@ -130,10 +130,10 @@ class UserDetector:
             "unjustified": UnjustifiedAccess(),
             "offhours": OutsideAtRareHours(rhythm),  # reads the hour as `rhythm`, observed before it, judged it
             "bulk": BulkRead(),
-            "exfil": Exfiltration(),
+            "exfil": exfil,
             "peers": PeerDeviation(),
             "privilege": PrivilegeChange(),
-            "persistence": Persistence(novelty=novelty),  # reads what `novelty`, observed before it, met
+            "persistence": Persistence(novelty=novelty, exfil=exfil),  # reads what `novelty` met and `exfil` knows
             "rates": ActionRates(),
         }
         for name, signal in self.signals.items():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from models.context import Context
 from models.distinct import LinearCounter
+from models.exfil import Exfiltration
 from models.event import EXFIL_ACTIONS, AccessEvent
 from models.novelty import FirstSeen
 from models.signal import T1078, T1213, T1567, Signal
@@ -168,6 +169,7 @@ class Quantity:
     above_usual: bool = False
     weekly: bool = True  # also judged as a seven-day sum against the peers'
     daily: bool = False  # also judged as one day's total against the peers' user-days
+    least_spread: float = 1.0  # the least spread of the peers' days a day is judged against
     lasting: tuple[tuple[int, int], ...] = ()  # windows in which a trace on nearly every working day is evidence
     windows: tuple[tuple[int, int], ...] = PATTERN_WINDOWS  # (working days, trace days needed) of a pattern
     group: str | None = None  # the deed (`GROUP_DEEDS`) a group can share a day of: its share weighs the day
@@ -187,9 +189,10 @@ QUANTITIES = (
     # creep, one new system at a time and days apart.
     Quantity("systems", "touched systems new to them", "systems", T1078, "touched {n:.0f} new systems", trace=1,
              prior=0.005, weekly=False, windows=((2, 2), (10, 2)), partial=True),
-    # Several exports a day, day after day: one export split into ordinary ones.
+    # Several exports a day, day after day: one export split into ordinary ones. A day is judged against the
+    # peers' days with a spread of at least half an export: three exports where peers make one now and then.
     Quantity("exports", "made several exports a day", "exports", T1567, "made {n:.0f} exports", trace=2,
-             prior=0.02, weekly=False, lasting=LASTING, group="moved"),
+             prior=0.02, weekly=False, lasting=LASTING, group="moved", daily=True, least_spread=0.5),
 )
 
 #: The quantities a group can share a day of (a team's incident, a report everyone runs).
@@ -216,7 +219,10 @@ class Persistence:
     user-days hold (``mean + z·spread``, as every peer comparison) and twice
     the user's own usual day: how much, beside what the unjustified family
     says (no ticket), so a harvester's first day can reach *high* where a
-    few lookups never do. *Habit*: a
+    few lookups never do; and likewise today's exports, counted when each
+    is a piece of a split (within twice the user's ordinary day of moving
+    records: reports of hundreds are bulk, the exfiltration family's), so
+    a split's first day can reach *high* beside exfiltration. *Habit*: a
     pattern with a trace on nearly every recent working day (customers
     outside tickets or several exports a day: 4 of the last 5, or 6 of the
     last 10; records moved out: 8 of the last 10) is evidence of its own,
@@ -247,8 +253,9 @@ class Persistence:
     family = "pattern"
 
     def __init__(self, points: float = 25.0, sum_points: float = 20.0, lasting_points: float = 20.0,
-                 novelty: FirstSeen | None = None) -> None:
+                 novelty: FirstSeen | None = None, exfil: Exfiltration | None = None) -> None:
         self.novelty = novelty  # the detector's own FirstSeen, observed first: whether an event met a new system
+        self.exfil = exfil  # the detector's own Exfiltration: how much is an ordinary day of moving for the user
         self.points = points
         self.lasting_points = lasting_points
         self.sum_points = sum_points
@@ -269,7 +276,7 @@ class Persistence:
             signals = self._judge(moved, ctx)
             if event.action == "record.export":
                 self.totals["exports"].add(1)
-                signals += self._judge(exports, ctx)
+                signals += self._judge(exports, ctx, daily=self._piece_of_a_split(event))
             return signals
         if ctx.justified is True or event.action not in TOUCH_ACTIONS:
             return []
@@ -287,6 +294,11 @@ class Persistence:
             signals += self._judge(outside, ctx)
         return signals
 
+    def _piece_of_a_split(self, export: AccessEvent) -> bool:
+        """An export within twice the most this user moves out on an ordinary day: a piece of a split (a bigger
+        one, a quarter's report, is bulk: the exfiltration family's)."""
+        return self.exfil is None or export.records <= 2 * self.exfil.day.threshold()
+
     def _new_day(self, day: int, closed: int, ctx: Context) -> None:
         for q in QUANTITIES[1:]:
             self.totals[q.name].roll(day)
@@ -296,7 +308,7 @@ class Persistence:
         if len(self.totals["outside"].days) > 2:  # the day just closed was complete (not the user's first): peers learn it
             peers = ctx.population.peer(group)
             for q in QUANTITIES:
-                if q.weekly:
+                if q.weekly or q.daily:
                     peers.learn(q.name, self.totals[q.name].days[-2], closed)
         # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
         # group's day, not theirs.
@@ -304,7 +316,7 @@ class Persistence:
             if len(self.totals[q.name].days) > 1 and (weight := ctx.population.day_weight(q.group, closed, *ctx.profile.groups)) < 1:
                 self.totals[q.name].scale_yesterday(weight)
 
-    def _judge(self, q: Quantity, ctx: Context) -> list[Signal]:
+    def _judge(self, q: Quantity, ctx: Context, daily: bool = True) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
         if q.group and (weight := ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups)) < 1:
@@ -319,7 +331,7 @@ class Persistence:
             signals += self._lasting(q, totals, at_least)
         if q.weekly:
             signals += self._weekly(q, totals, ctx)
-        if q.daily and f"{q.name}.day" not in self.fired:
+        if q.daily and daily and f"{q.name}.day" not in self.fired:
             signals += self._daily(q, totals, ctx)
         return signals
 
@@ -328,7 +340,7 @@ class Persistence:
         family), once a day."""
         group = ctx.profile.peer_group
         peers = ctx.population.peer(group)
-        if not peers.knows(q.name) or totals.today <= max(peers.threshold(q.name), 2 * totals.usual()):
+        if not peers.knows(q.name) or totals.today <= max(peers.threshold(q.name, q.least_spread), 2 * totals.usual()):
             return []
         self.fired[f"{q.name}.day"] = totals.today
         return [Signal(
@@ -336,7 +348,7 @@ class Persistence:
             family="peer",
             points=self.points,
             reason=f"{q.total.format(n=totals.today)} today, where peers ({group}) average "
-                   f"{peers.mean(q.name):.1f} ± {peers.spread(q.name):.1f} a day",
+                   f"{peers.mean(q.name):.1f} ± {peers.spread(q.name, q.least_spread):.1f} a day",
             observed=totals.today,
             expected=round(peers.mean(q.name), 1),
             technique=q.technique,

@@ -413,13 +413,14 @@ class PeerBaseline:
     def mean(self, name: str) -> float:
         return self._stats(name)[1]
 
-    def spread(self, name: str) -> float:
+    def spread(self, name: str, least_spread: float = 1.0) -> float:
         _, mean, var = self._stats(name)
-        return max(math.sqrt(var), math.sqrt(max(mean, 0.0)), 1.0)
+        return max(math.sqrt(var), math.sqrt(max(mean, 0.0)), least_spread)
 
-    def threshold(self, name: str) -> float:
+    def threshold(self, name: str, least_spread: float = 1.0) -> float:
+        """``mean + z·spread``: the spread at least `least_spread` (one record or customer; half an export)."""
         _, mean, var = self._stats(name)  # read once: this is asked for every record an agent touches
-        return mean + self.z * max(math.sqrt(var), math.sqrt(max(mean, 0.0)), 1.0)
+        return mean + self.z * max(math.sqrt(var), math.sqrt(max(mean, 0.0)), least_spread)
 
     def week_threshold(self, name: str, days: int = 7) -> float:
         """A sum of `days` user-days above which the group's members rarely go."""

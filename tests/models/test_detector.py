@@ -393,15 +393,24 @@ def test_an_exporter_moving_records_out_on_four_of_five_working_days_is_no_habit
     assert reasons == []
 
 
-def test_an_exporter_splitting_a_days_export_into_four_ordinary_ones_reaches_high_on_the_second_day():
-    """Split exports at a brisk pace: four exports a day, each the size of the usual one-in-five-days export."""
+def test_an_exporter_splitting_a_days_export_into_four_ordinary_ones_reaches_high_that_day():
+    """Split exports at a brisk pace: four exports a day, each the size of the usual one-in-five-days export.
+    How much against their own days (exfiltration) and how many against their peers' days, at once."""
     usual = {day: exports(day) for day in range(28) if day % 5 == 2}
-    split = {day: exports(day, count=4) for day in (30, 31)}
-    bands, assessments = days_of_work(usual | split, days=32)
-    reasons = [s.reason for a in assessments for s in a.signals if s.name == "exfil.exports"]
-    assert bands[30] == "medium"  # one such day is evidence, as a busy reporting day would be
-    assert bands[31] in ("high", "critical")
-    assert reasons[0] == "made 2 exports today, usually 0.2 a day"
+    bands, assessments = days_of_work(usual | {30: exports(30, count=4)}, days=31)
+    reasons = [s.reason for a in assessments for s in a.signals if s.name in ("exfil.exports", "peer.exports")]
+    assert bands[30] in ("high", "critical")
+    assert reasons[:2] == ["made 2 exports today, usually 0.2 a day",
+                           "made 3 exports today, where peers (agent) average 0.2 ± 0.5 a day"]
+
+
+def test_a_day_of_several_big_report_exports_is_bulk_not_a_split():
+    """Quarter-end: three reports of hundreds of records in a day are how much (exfiltration), not how many."""
+    usual = {day: exports(day) for day in range(28) if day % 5 == 2}
+    bands, assessments = days_of_work(usual | {30: exports(30, records=400, count=3)}, days=31)
+    names = {s.name for a in assessments for s in a.signals}
+    assert "exfil.day" in names and "peer.exports" not in names
+    assert bands[30] not in ("high", "critical")
 
 
 def test_an_exporter_making_two_ordinary_exports_every_working_day_is_a_pattern_then_a_habit():

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from models.context import Context
 from models.distinct import LinearCounter
-from models.exfil import Exfiltration
 from models.event import EXFIL_ACTIONS, AccessEvent
+from models.exfil import Exfiltration
 from models.novelty import FirstSeen
 from models.signal import T1078, T1213, T1567, Signal
 from models.volume import TOUCH_ACTIONS

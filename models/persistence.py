@@ -210,7 +210,10 @@ class Persistence:
     (as `novelty`, the detector's own `FirstSeen`, met it: one few of their
     peers use) read in off their tickets is a trace, and two in ten working
     days a pattern, read over the days there are in a user's first ten:
-    privilege creep, a system at a time. Two exports or more in
+    privilege creep, a system at a time. Its first step is judged the day
+    it is taken: customers read off tickets (two or more) on a day the user
+    first read in a system hardly any of their peers use (*new ground*, the
+    pattern family's most, 30 points). Two exports or more in
     a day are a trace too: one export split into ordinary ones, day after
     day. *Sum*: the last seven active days' total, spread over at least
     three of them (one big export is the exfiltration family's), above the
@@ -253,15 +256,18 @@ class Persistence:
     family = "pattern"
 
     def __init__(self, points: float = 25.0, sum_points: float = 20.0, lasting_points: float = 20.0,
-                 novelty: FirstSeen | None = None, exfil: Exfiltration | None = None) -> None:
+                 ground_points: float = 30.0, novelty: FirstSeen | None = None,
+                 exfil: Exfiltration | None = None) -> None:
         self.novelty = novelty  # the detector's own FirstSeen, observed first: whether an event met a new system
         self.exfil = exfil  # the detector's own Exfiltration: how much is an ordinary day of moving for the user
         self.points = points
         self.lasting_points = lasting_points
         self.sum_points = sum_points
+        self.ground_points = ground_points
         self.totals = {q.name: DailyTotals() for q in QUANTITIES}
         self._outside = self.totals["outside"]  # whose day is the user's active day, read for every event
         self.counter = LinearCounter()  # today's customers outside tickets
+        self.ground: str | None = None  # the system new to the user and their peers they last read in off tickets
         self.fired: dict[str, float] = {}  # today's firings: pattern days per quantity, "<name>.week" sums
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
@@ -285,6 +291,7 @@ class Persistence:
         if self.novelty is not None and self.novelty.new_system:  # reading, on no ticket, in a system new to them
             self.totals["systems"].add(1)
             signals += self._judge(systems, ctx)
+            self.ground = self.novelty.new_system
         if ctx.justified is False and self.counter.add_bit(ctx.customer_bit(event.record_id)):
             today = self.totals["outside"]
             before = today.today
@@ -292,7 +299,28 @@ class Persistence:
             if before < outside.trace <= today.today:  # a trace today: the team's share of such days counts it
                 ctx.did("outside", day)
             signals += self._judge(outside, ctx)
+        if self.totals["systems"].today and "systems.ground" not in self.fired:
+            signals += self._new_ground(outside, ctx)
         return signals
+
+    def _new_ground(self, outside: Quantity, ctx: Context) -> list[Signal]:
+        """Customers read off tickets (a trace of `outside`) on a day the user first read, off tickets, in a system
+        hardly any of their peers use: one step of privilege creep, judged the day it is taken (the pattern needs
+        a second)."""
+        customers = self.totals["outside"].today
+        if customers < outside.trace:
+            return []
+        self.fired["systems.ground"] = customers
+        return [Signal(
+            name="pattern.new_ground",
+            family=self.family,
+            points=self.ground_points,
+            reason=f"read {customers:.0f} customers outside their tickets on the day they first reached "
+                   f"{self.ground or 'a system'}, which hardly any of their peers ({ctx.profile.peer_group}) use",
+            observed=customers,
+            expected=0,
+            technique=T1078,
+        )]
 
     def _piece_of_a_split(self, export: AccessEvent) -> bool:
         """An export within twice the most this user moves out on an ordinary day: a piece of a split (a bigger
@@ -303,7 +331,7 @@ class Persistence:
         for q in QUANTITIES[1:]:
             self.totals[q.name].roll(day)
         self.counter.clear()
-        self.fired = {}
+        self.fired, self.ground = {}, None
         group = ctx.profile.peer_group
         if len(self.totals["outside"].days) > 2:  # the day just closed was complete (not the user's first): peers learn it
             peers = ctx.population.peer(group)
@@ -406,7 +434,8 @@ class Persistence:
         )]
 
     def state(self) -> list:
-        return [{name: t.state() for name, t in self.totals.items()}, format(self.counter.bitmap, "x"), self.fired]
+        state = [{name: t.state() for name, t in self.totals.items()}, format(self.counter.bitmap, "x"), self.fired]
+        return state + [self.ground] if self.ground else state
 
     def restore(self, state: list | None) -> Persistence:
         if state and isinstance(state[0], dict):
@@ -415,4 +444,5 @@ class Persistence:
                 totals.roll(state[0]["outside"][0])  # a quantity saved before it was kept starts today
             self.counter.bitmap = int(state[1], 16)
             self.fired = dict(state[2])
+            self.ground = state[3] if len(state) > 3 else None
         return self

@@ -271,14 +271,31 @@ def days_of_work(extra: dict[int, list[AccessEvent]], days: int, population: Pop
     return bands, assessments
 
 
-def test_a_new_system_every_few_days_read_off_tickets_reaches_high_on_the_second():
+def test_customers_read_off_tickets_in_a_system_none_of_the_peers_use_reach_high_that_day():
+    """Privilege creep's first step: three customers off tickets in hr.salaries, which no fellow agent uses, are
+    high that day; three days later the second system is a pattern too."""
     creep = {20: system_reads(20, "hr.salaries"), 23: system_reads(23, "finance.ledger")}
     bands, assessments = days_of_work(creep, days=24)
-    alerts = [a.alert for a in assessments if a.alert]
-    # Each day alone is a new system and three customers off tickets: medium, as many an honest day is.
-    assert bands[20] == "medium"
-    assert bands[23] in ("high", "critical")
-    assert any(r.startswith("evidence of what they did on 2 of the last 4 working days") for r in alerts[-1].reasons)
+    reasons = [s.reason for a in assessments for s in a.signals if s.family == "pattern"]
+    assert bands[19] == "low" and bands[20] == "high" and bands[23] in ("high", "critical")
+    assert reasons[0] == ("read 2 customers outside their tickets on the day they first reached hr.salaries, "
+                          "which hardly any of their peers (agent) use")
+    assert any(r.startswith("evidence of what they did on 2 of the last 4 working days") for r in reasons)
+
+
+def test_one_look_off_tickets_in_a_new_system_or_three_in_a_system_the_peers_use_stay_below_high():
+    """New ground needs customers read off tickets there, and ground new to the peers: one stray look in a new
+    system is not high, nor are three customers in a system every fellow agent works in (the unjustified family
+    says no ticket; where is no news)."""
+    population = Population()
+    for _ in range(5):
+        population.welcome("agent")
+        population.adopt("resource", "crm.vip", "agent")
+    one_look, _ = days_of_work({20: system_reads(20, "hr.salaries", count=1)}, days=21)
+    peers_system, assessments = days_of_work({20: system_reads(20, "crm.vip")}, days=21, population=population)
+    assert one_look[20] == "low"
+    assert peers_system[20] not in ("high", "critical")
+    assert not any(s.name == "pattern.new_ground" for a in assessments for s in a.signals)
 
 
 def test_a_shift_moved_for_good_is_the_users_routine_from_its_second_day_and_other_hours_still_count():
@@ -425,12 +442,12 @@ def test_an_exporter_making_two_ordinary_exports_every_working_day_is_a_pattern_
     assert bands[31] == "medium" and bands[33] in ("high", "critical")
 
 
-def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pattern():
+def test_a_second_new_system_read_off_tickets_a_week_later_is_a_pattern():
     """Privilege creep at its slowest: a system new to the user every six days, three customers off tickets each."""
     creep = {20: system_reads(20, "hr.salaries"), 26: system_reads(26, "finance.ledger")}
     bands, assessments = days_of_work(creep, days=27)
     reasons = [s.reason for a in assessments for s in a.signals if s.name == "pattern.systems"]
-    assert bands[20] == "medium"
+    assert bands[20] == "high" and bands[25] != "high"  # the first step's evidence fades within days
     assert bands[26] == "high"
     assert reasons == ["touched systems new to them on 2 of the last 10 working days (2 systems in all), "
                        "usually on 0% of days"]
@@ -438,7 +455,7 @@ def test_a_second_new_system_read_off_tickets_a_week_later_reaches_high_as_a_pat
 
 def test_a_system_only_another_department_uses_is_new_ground_for_an_agent():
     """Every billing specialist uses billing.payments; none of Ann's fellow agents does. Customers read there off
-    her tickets, and a week later in hr.salaries, are two systems new to her peers' work: a pattern at *high*."""
+    her tickets are new ground for an agent: *high* that day, and with hr.salaries a week later a pattern."""
     population = Population()
     for group in ["agent"] * 5 + ["billing"] * 5:
         population.welcome(group)
@@ -448,8 +465,9 @@ def test_a_system_only_another_department_uses_is_new_ground_for_an_agent():
     bands, assessments = days_of_work(creep, days=27, population=population)
     reasons = [s.reason for a in assessments for s in a.signals if s.family in ("reach", "pattern")]
     assert "hardly any of their peers" in reasons[0]
-    assert "touched systems new to them on 2 of the last 10 working days (2 systems in all)" in reasons[-1]
-    assert (bands[20], bands[26]) == ("low", "high")
+    assert "first reached billing.payments, which hardly any of their peers (agent) use" in reasons[1]
+    assert any(r.startswith("touched systems new to them on 2 of the last 10 working days") for r in reasons)
+    assert (bands[19], bands[20], bands[26]) == ("low", "high", "high")
 
 
 def test_a_system_one_user_met_the_day_many_met_a_new_report_is_still_new_ground():
@@ -473,11 +491,9 @@ def test_two_systems_new_to_a_user_in_their_first_working_days_are_a_pattern():
     apart are judged over the days there are, not waited on until the user has ten."""
     creep = {3: system_reads(3, "crm.vip"), 7: system_reads(7, "hr.salaries")}
     _, assessments = days_of_work(creep, days=8)
-    _, second_alone = days_of_work({7: creep[7]}, days=8)
     reasons = [s.reason for a in assessments for s in a.signals if s.name == "pattern.systems"]
     assert reasons == ["touched systems new to them on 2 of the last 8 working days (2 systems in all), "
                        "usually on 0% of days"]
-    assert max(a.risk for a in assessments) > max(a.risk for a in second_alone) + 20
 
 
 def harvesters_in_anns_team():

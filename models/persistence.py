@@ -267,7 +267,7 @@ class Persistence:
         self.totals = {q.name: DailyTotals() for q in QUANTITIES}
         self._outside = self.totals["outside"]  # whose day is the user's active day, read for every event
         self.counter = LinearCounter()  # today's customers outside tickets
-        self.ground: str | None = None  # the system new to the user and their peers they last read in off tickets
+        self.ground: str | None = None  # today's latest system new to the user and their peers, read in off tickets
         self.fired: dict[str, float] = {}  # today's firings: pattern days per quantity, "<name>.week" sums
 
     def observe(self, event: AccessEvent, ctx: Context) -> list[Signal]:
@@ -299,7 +299,7 @@ class Persistence:
             if before < outside.trace <= today.today:  # a trace today: the team's share of such days counts it
                 ctx.did("outside", day)
             signals += self._judge(outside, ctx)
-        if self.totals["systems"].today and "systems.ground" not in self.fired:
+        if self.ground and "systems.ground" not in self.fired:
             signals += self._new_ground(outside, ctx)
         return signals
 
@@ -316,7 +316,7 @@ class Persistence:
             family=self.family,
             points=self.ground_points,
             reason=f"read {customers:.0f} customers outside their tickets on the day they first reached "
-                   f"{self.ground or 'a system'}, which hardly any of their peers ({ctx.profile.peer_group}) use",
+                   f"{self.ground}, which hardly any of their peers ({ctx.profile.peer_group}) use",
             observed=customers,
             expected=0,
             technique=T1078,

@@ -20,7 +20,10 @@ class Exfiltration:
     family, capped together (how often they do the other kinds of moving,
     USB and downloads, is `ActionRates`'). A day above the user's own norm
     but within what their peers move in a day (team leads' weekly reports)
-    weighs half, and less the more of their group moved records out that day.
+    weighs half, and less the more of their group moved records out that day;
+    its count of exports, less only the more of the group's members who
+    seldom move records out did (a team whose leads export every morning
+    has no day of its own in that, and a split on it is the user's).
 
     Examples
     --------
@@ -62,30 +65,35 @@ class Exfiltration:
             exports = self.exports.crossing() if self.exports.warm else exports
         if not (records[0] or exports[0]):
             return []
-        weight, context = self._weight(ctx, day)
-        if weight < 0.05:
-            return []
         signals = []
-        if records[0]:
+        if records[0] and (weighed := self._weight(ctx, day))[0] >= 0.05:
+            weight, context = weighed
             signals.append(self._signal("exfil.day", self.points, records[1], weight, event, self.day.value,
                                         self.day.mean, f"moved {self.day.value:.0f} records out today by "
                                         f"{event.action}, usually {self.day.mean:.0f}" + context))
-        if exports[0]:
+        # Several exports are the group's only on a day beyond its usual one: a team where a quarter export
+        # every day has no day of its own in one more export each.
+        if exports[0] and (weighed := self._weight(ctx, day, beyond_usual=True))[0] >= 0.05:
+            weight, context = weighed
             signals.append(self._signal("exfil.exports", self.export_points, exports[1], weight, event,
                                         self.exports.value, self.exports.mean, f"made {self.exports.value:.0f} "
                                         f"exports today, usually {self.exports.mean:.1f} a day" + context))
         return signals
 
-    def _weight(self, ctx: Context, day: int) -> tuple[float, str]:
+    def _weight(self, ctx: Context, day: int, beyond_usual: bool = False) -> tuple[float, str]:
         """What the day weighs for this user, and why in words: less when it is within what peers move in a day,
-        or when much of their group moved records out too (a report everyone in the group runs)."""
+        or when much of their group moved records out too (a report everyone in the group runs); with
+        `beyond_usual`, only the part of their group beyond its usual day counts."""
         group = ctx.profile.peer_group
         peers = ctx.population.peer(group)
         usual_for_peers = peers.warm and self.day.value <= peers.threshold("moved")
-        together = ctx.population.share("moved", day, *ctx.profile.groups)
-        weight = (0.5 if usual_for_peers else 1.0) * ctx.population.day_weight("moved", day, *ctx.profile.groups)
+        together = ctx.population.share("moved", day, *ctx.profile.groups, beyond_usual=beyond_usual)
+        weight = (0.5 if usual_for_peers else 1.0) * ctx.population.day_weight("moved", day, *ctx.profile.groups,
+                                                                              beyond_usual=beyond_usual)
+        who = "of their peers or team who seldom move records out did" if beyond_usual else \
+            "of their peers or team moved records out"
         context = (f" (within what peers ({group}) move in a day)" if usual_for_peers else "") + \
-            (f" ({together:.0%} of their peers or team moved records out today too)" if together else "")
+            (f" ({together:.0%} {who} today too)" if together else "")
         return weight, context
 
     def _signal(self, name: str, points: float, first: bool, weight: float, event: AccessEvent,

@@ -174,6 +174,7 @@ class Quantity:
     windows: tuple[tuple[int, int], ...] = PATTERN_WINDOWS  # (working days, trace days needed) of a pattern
     group: str | None = None  # the deed (`GROUP_DEEDS`) a group can share a day of: its share weighs the day
     partial: bool = False  # a window longer than the user's history is read over the days there are
+    beyond_usual: bool = False  # the group's day counts only beyond its usual share of the deed
 
 
 QUANTITIES = (
@@ -192,7 +193,8 @@ QUANTITIES = (
     # Several exports a day, day after day: one export split into ordinary ones. A day is judged against the
     # peers' days with a spread of at least half an export: three exports where peers make one now and then.
     Quantity("exports", "made several exports a day", "exports", T1567, "made {n:.0f} exports", trace=2,
-             prior=0.02, weekly=False, lasting=LASTING, group="moved", daily=True, least_spread=0.5),
+             prior=0.02, weekly=False, lasting=LASTING, group="moved", daily=True, least_spread=0.5,
+             beyond_usual=True),
 )
 
 #: The quantities a group can share a day of (a team's incident, a report everyone runs).
@@ -341,13 +343,15 @@ class Persistence:
         # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
         # group's day, not theirs.
         for q in GROUP_QUANTITIES:
-            if len(self.totals[q.name].days) > 1 and (weight := ctx.population.day_weight(q.group, closed, *ctx.profile.groups)) < 1:
+            if len(self.totals[q.name].days) > 1 and (weight := ctx.population.day_weight(q.group, closed, *ctx.profile.groups,
+                                                                                beyond_usual=q.beyond_usual)) < 1:
                 self.totals[q.name].scale_yesterday(weight)
 
     def _judge(self, q: Quantity, ctx: Context, daily: bool = True) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
-        if q.group and (weight := ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups)) < 1:
+        if q.group and (weight := ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups,
+                                                                      beyond_usual=q.beyond_usual)) < 1:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals

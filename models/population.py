@@ -121,6 +121,7 @@ class Organisation:
         self.parts: dict[int, PopulationPart] = {}
         self.views: dict[int, Population] = {}
         self._peer_cache: dict[tuple[str, str], tuple[float, float, float]] = {}
+        self._usual_cache: dict[tuple[str, str, int], float] = {}
         self.hours = HourReference(lambda: (p.hours for p in self.parts.values()), HOUR_TREES.size, HOURS_DECAY)
 
     def partition(self, partition: int, state: dict | None = None) -> Population:
@@ -168,6 +169,20 @@ class Organisation:
             elif entry := p.group_days.get(f"{scope}|{day}"):
                 did, active = did + entry.get(what, 0), active + entry["active"]
         return did, active
+
+    def usual_share(self, what: str, scope: str, day: int) -> float:
+        """Of the users of `scope` active on the kept days before `day`, the share who did `what`; at most 0.9, so
+        a group where nearly everyone does it every day still has a day beyond its usual one."""
+        key = (what, scope, day)
+        if (usual := self._usual_cache.get(key)) is None:
+            if len(self._usual_cache) > 4096:
+                self._usual_cache.clear()  # past days' shares hardly change: a bound, not an expiry
+            did = active = 0
+            for past in range(day - GROUP_DAYS_KEPT, day):
+                past_did, past_active = self.group_day(what, scope, past)
+                did, active = did + past_did, active + past_active
+            usual = self._usual_cache[key] = min(did / active, 0.9) if active else 0.0
+        return usual
 
     def peer_stats(self, group: str, name: str) -> tuple[float, float, float]:
         """(weight, mean, variance) of a group's user-days across parts (kept until a part learns)."""
@@ -333,25 +348,41 @@ class Population:
             if (count := counts.get(key, 0) + change) >= 0:
                 counts[key] = count
 
-    def share(self, what: str, day: int, *scopes: str) -> float:
+    def share(self, what: str, day: int, *scopes: str, beyond_usual: bool = False) -> float:
         """The largest share of a group's users active on `day` who did `what` that day (0 until at least three
         did): a report the whole group runs, a team's incident. Today's share grows as the day goes; past
-        days' are kept a while."""
+        days' are kept a while. With `beyond_usual`, only what is beyond the group's usual day counts: of the
+        members who do not usually do it, the share who did.
+
+        >>> population = Population()
+        >>> for day in range(11):  # a team of ten, three of whom move records out every day; eight on day 10
+        ...     for member in range(10):
+        ...         population.arrive(day, "team:t1")
+        ...         if member < (8 if day == 10 else 3):
+        ...             population.did("moved", day, "team:t1")
+        >>> [round(population.share("moved", day, "team:t1", beyond_usual=usual), 2) for day in (9, 10)
+        ...  for usual in (False, True)]
+        [0.3, 0.0, 0.8, 0.71]
+        """
         shares = [0.0]
         for scope in scopes:
             did, active = self.org.group_day(what, scope, day)
             if did >= 3:
-                shares.append(min(did / max(active, 1), 1.0))
+                share = min(did / max(active, 1), 1.0)
+                if beyond_usual:
+                    usual = self.org.usual_share(what, scope, day)
+                    share = max(share - usual, 0.0) / (1 - usual)
+                shares.append(share)
         return max(shares)
 
-    def day_weight(self, what: str, day: int, *scopes: str) -> float:
+    def day_weight(self, what: str, day: int, *scopes: str, beyond_usual: bool = False) -> float:
         """What doing `what` on `day` weighs for a member of these groups: less the more of a group did too,
         nothing once half of one did.
 
         >>> Population().day_weight("moved", 0, "team_lead", "team:t1")
         1.0
         """
-        share = self.share(what, day, *scopes)
+        share = self.share(what, day, *scopes, beyond_usual=beyond_usual)
         return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
 
     def peer(self, group: str) -> PeerBaseline:

@@ -421,6 +421,39 @@ def test_an_exporter_splitting_a_days_export_into_four_ordinary_ones_reaches_hig
                            "made 3 exports today, where peers (agent) average 0.2 ± 0.5 a day"]
 
 
+def split_in_a_team_that_exports_every_day(whole_team_exports: bool) -> tuple[str, list[str]]:
+    """Ann (who exports one working day in five) splits day 30's export into four ordinary ones, in a team of ten
+    whose two leads export every morning; with `whole_team_exports`, all nine others export that morning (a
+    quarter end). (Ann's band that evening, her reasons.)"""
+    population, every_morning = Population(), [f"u{k}" for k in range(2)]
+    team = {u: (UserDetector(DetectorConfig()), Context(population, Profile(role="agent", team="t1"), TicketBook()))
+            for u in ["ann"] + [f"u{k}" for k in range(9)]}
+    for lead in every_morning:
+        team[lead][1].profile = Profile(role="team_lead", team="t1")
+    events = [(e, u) for u, (_, ctx) in team.items() for e in workday(user=u, days=31, book=ctx.tickets)]
+    events += [(e, "ann") for day in range(31) if day % 5 == 2 for e in exports(day)] + \
+        [(e, "ann") for e in exports(30, count=4)]
+    for user in team.keys() - {"ann"}:
+        days = range(31) if user in every_morning else [30] if whole_team_exports else []
+        events += [(dataclasses.replace(e, ts=e.ts - 5 * 3600), user) for day in days for e in exports(day, user=user)]
+    band, reasons = "", []
+    for event, user in sorted(events, key=lambda pair: pair[0].ts):
+        assessment = team[user][0].observe(event, team[user][1])
+        if user == "ann" and event.ts >= MONDAY + 30 * DAY:
+            band, reasons = assessment.band, reasons + [s.reason for s in assessment.signals]
+    return band, reasons
+
+
+def test_a_split_in_a_team_where_some_export_every_day_is_judged_in_full():
+    """Ann's two team leads export every morning: a day they do is the team's usual day, not one it shares with
+    her, so her four ordinary exports count as hers (before, the three of them made it a day a third of the team
+    moved records out); on a quarter end, when the whole team exports, they are the team's day."""
+    band, reasons = split_in_a_team_that_exports_every_day(whole_team_exports=False)
+    assert band in ("high", "critical")
+    assert "made 3 exports today, where peers (agent) average 0.0 ± 0.5 a day" in reasons
+    assert split_in_a_team_that_exports_every_day(whole_team_exports=True)[0] not in ("high", "critical")
+
+
 def test_a_day_of_several_big_report_exports_is_bulk_not_a_split():
     """Quarter-end: three reports of hundreds of records in a day are how much (exfiltration), not how many."""
     usual = {day: exports(day) for day in range(28) if day % 5 == 2}

@@ -342,16 +342,17 @@ class Persistence:
                     peers.learn(q.name, self.totals[q.name].days[-2], closed)
         # What the user did on a day much of their group did too (quarter-end reports, a team's incident) is the
         # group's day, not theirs.
-        for q in GROUP_QUANTITIES:
-            if len(self.totals[q.name].days) > 1 and (weight := ctx.population.day_weight(q.group, closed, *ctx.profile.groups,
-                                                                                beyond_usual=q.beyond_usual)) < 1:
+        for q in (q for q in GROUP_QUANTITIES if len(self.totals[q.name].days) > 1):
+            weight = ctx.population.day_weight(q.group, closed, *ctx.profile.groups, beyond_usual=q.beyond_usual)
+            if weight < 1:
                 self.totals[q.name].scale_yesterday(weight)
 
     def _judge(self, q: Quantity, ctx: Context, daily: bool = True) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
-        if q.group and (weight := ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups,
-                                                                      beyond_usual=q.beyond_usual)) < 1:
+        weight = ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups, beyond_usual=q.beyond_usual) \
+            if q.group else 1.0
+        if weight < 1:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals

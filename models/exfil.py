@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from models.context import Context
 from models.event import EXFIL_ACTIONS, AccessEvent
+from models.population import shared_day_weight
 from models.signal import T1048, T1052, T1567, Signal, escalation_points
 from models.window import DAY, WindowBaseline
 
@@ -88,8 +89,7 @@ class Exfiltration:
         peers = ctx.population.peer(group)
         usual_for_peers = peers.warm and self.day.value <= peers.threshold("moved")
         together = ctx.population.share("moved", day, *ctx.profile.groups, beyond_usual=beyond_usual)
-        weight = (0.5 if usual_for_peers else 1.0) * ctx.population.day_weight("moved", day, *ctx.profile.groups,
-                                                                              beyond_usual=beyond_usual)
+        weight = (0.5 if usual_for_peers else 1.0) * shared_day_weight(together)
         who = "of their peers or team who seldom move records out did" if beyond_usual else \
             "of their peers or team moved records out"
         context = (f" (within what peers ({group}) move in a day)" if usual_for_peers else "") + \

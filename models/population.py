@@ -27,6 +27,16 @@ SHARED_FACETS = ("app", "resource", "action")
 GROUP_DEEDS = ("moved", "outside", "busy")
 
 
+def shared_day_weight(share: float) -> float:
+    """What a deed weighs when `share` of the doer's group did it that day: all of it below a fifth, then less,
+    nothing once half did.
+
+    >>> [shared_day_weight(share) for share in (0.1, 0.3, 0.6)]
+    [1.0, 0.4, 0.0]
+    """
+    return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
+
+
 class PopulationPart:
     """One partition's share of the organisation: additive counts, peer sums, its users' hours per tree node.
 
@@ -382,8 +392,7 @@ class Population:
         >>> Population().day_weight("moved", 0, "team_lead", "team:t1")
         1.0
         """
-        share = self.share(what, day, *scopes, beyond_usual=beyond_usual)
-        return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
+        return shared_day_weight(self.share(what, day, *scopes, beyond_usual=beyond_usual))
 
     def peer(self, group: str) -> PeerBaseline:
         if group not in self._peers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from models.context import Context
 from models.distinct import LinearCounter
 from models.event import AccessEvent
+from models.population import shared_day_weight
 from models.signal import T1213, Signal, escalation_points
 from models.volume import TOUCH_ACTIONS
 from models.window import DAY
@@ -72,7 +73,7 @@ class UnjustifiedAccess:
         shown = ", ".join(self.examples) + (", …" if count > len(self.examples) else "")
         # A team in an incident looks up more customers off its tickets together: that is the team's day.
         together = ctx.population.share("outside", day, *ctx.profile.groups)
-        weight = ctx.population.day_weight("outside", day, *ctx.profile.groups)
+        weight = shared_day_weight(together)
         if weight * self.points < 1:
             return []
         return [Signal(

@@ -182,7 +182,7 @@ QUANTITIES = (
              "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=LASTING, group="outside",
              daily=True),
     Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2,
-             lasting=LASTING_MOVED, group="moved"),
+             lasting=LASTING_MOVED, group="moved", daily=True),
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
     Quantity("unexplained", "read more records than usual with no ticket of theirs", "records", T1213,
              "read {n:.0f} records no ticket of theirs explains", trace=20, prior=0.1, above_usual=True, weekly=False),
@@ -281,7 +281,7 @@ class Persistence:
         outside, moved, unexplained, systems, exports = QUANTITIES
         if event.action in EXFIL_ACTIONS:
             self.totals["moved"].add(max(event.records, 1))
-            signals = self._judge(moved, ctx)
+            signals = self._judge(moved, ctx, daily=self._cold_piece(event, ctx))
             if event.action == "record.export":
                 self.totals["exports"].add(1)
                 signals += self._judge(exports, ctx, daily=self._piece_of_a_split(event))
@@ -323,6 +323,14 @@ class Persistence:
             expected=0,
             technique=T1078,
         )]
+
+    def _cold_piece(self, event: AccessEvent, ctx: Context) -> bool:
+        """A copy or export of no more than the peers move in a day, by a user whose own days of moving records
+        out are not yet warm: their day is judged against the peers' user-days, since against their own it would
+        be judged by nobody (a bulk report is left to the exfiltration family, whose peers know reports)."""
+        peers = ctx.population.peer(ctx.profile.peer_group)
+        return self.exfil is not None and not self.exfil.day.warm and peers.knows("moved") and \
+            event.records <= peers.threshold("moved")
 
     def _piece_of_a_split(self, export: AccessEvent) -> bool:
         """An export within twice the most this user moves out on an ordinary day: a piece of a split (a bigger

@@ -463,6 +463,25 @@ def test_a_day_of_several_big_report_exports_is_bulk_not_a_split():
     assert bands[30] not in ("high", "critical")
 
 
+def peers_day_of_moving_out(trained_days: int, day_out: list[AccessEvent]) -> list[str]:
+    """The `peer` family's reasons on Ann's day `day_out`, after `trained_days` working days of hers, her fellow
+    agents' user-days holding a record or two moved out now and then."""
+    detector, ctx = trained(days=trained_days)
+    for records in [0, 0, 1, 0, 0, 0, 0, 2, 0, 0] * 3:  # the day before hers
+        ctx.population.peer("agent").learn("moved", records, day=MONDAY // DAY + trained_days - 1)
+    return [s.reason for e in day_out for s in detector.observe(e, ctx).signals if s.name == "peer.moved"]
+
+
+def test_records_copied_out_in_pieces_in_a_users_first_days_are_judged_against_the_peers_days():
+    """A user leaving in their first days of data copies a few records at a time: their own days of moving records
+    out are not warm, so the day is judged against their peers' user-days. A report of a dozen records at once is
+    bulk, left to the exfiltration family, and once the user's own days are warm they judge."""
+    pieces = exports(2, records=3, count=4)
+    assert peers_day_of_moving_out(2, pieces) == ["moved 12 records out today, where peers (agent) average 0.3 ± 1.0 a day"]
+    assert peers_day_of_moving_out(2, exports(2, records=12)) == []
+    assert peers_day_of_moving_out(10, exports(10, records=3, count=4)) == []
+
+
 def test_an_exporter_making_two_ordinary_exports_every_working_day_is_a_pattern_then_a_habit():
     """Split exports at their quietest: two exports a day, each the size of the usual one-in-five-days export."""
     usual = {day: exports(day) for day in range(28) if day % 5 == 2}

@@ -3,10 +3,10 @@
 Runs go through `evaluation.replay`, the worker's own scorer with the worker's
 partitioning (an integration test holds the two to the same alerts). The sets
 are kept apart: the *tuned* sets (seeds and organisation shapes the detectors
-were adjusted on) and the *held-out*, *sealed*, *fresh* and *many-short* sets (other seeds,
-other sizes and periods), which nobody looks at while tuning. Detection is
-reported against intensity, as a table and a chart, so it shows where
-detection starts.
+were adjusted on) and the *held-out*, *sealed*, *fresh* and *many-short* sets
+(other seeds, other sizes and periods), which nobody looks at while tuning.
+Detection is reported against intensity, as a table and a chart, so it shows
+where detection starts.
 """
 
 from __future__ import annotations

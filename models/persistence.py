@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from models.context import Context
+from models.context import DAY, Context
 from models.distinct import LinearCounter
 from models.event import EXFIL_ACTIONS, AccessEvent
 from models.exfil import Exfiltration
@@ -281,7 +281,7 @@ class Persistence:
         outside, moved, unexplained, systems, exports = QUANTITIES
         if event.action in EXFIL_ACTIONS:
             self.totals["moved"].add(max(event.records, 1))
-            signals = self._judge(moved, ctx, daily=self._cold_piece(event, ctx))
+            signals = self._judge(moved, ctx, daily=self._judged_by_peers(event, ctx))
             if event.action == "record.export":
                 self.totals["exports"].add(1)
                 signals += self._judge(exports, ctx, daily=self._piece_of_a_split(event))
@@ -324,13 +324,17 @@ class Persistence:
             technique=T1078,
         )]
 
-    def _cold_piece(self, event: AccessEvent, ctx: Context) -> bool:
-        """A copy or export of no more than the peers move in a day, by a user whose own days of moving records
-        out are not yet warm: their day is judged against the peers' user-days, since against their own it would
-        be judged by nobody (a bulk report is left to the exfiltration family, whose peers know reports)."""
-        peers = ctx.population.peer(ctx.profile.peer_group)
-        return self.exfil is not None and not self.exfil.day.warm and peers.knows("moved") and \
-            event.records <= peers.threshold("moved")
+    def _judged_by_peers(self, event: AccessEvent, ctx: Context) -> bool:
+        """Whether a copy or export is judged against the peers' user-days: by a user whose own days of moving
+        records out are not yet warm (against their own it would be judged by nobody). A bulk one only once the
+        peers' days hold a week of the group's (a Friday's reports, a month's first day): before, a report of
+        hundreds is beyond any of the few days they know."""
+        group = ctx.profile.peer_group
+        peers = ctx.population.peer(group)
+        if self.exfil is None or self.exfil.day.warm or not peers.knows("moved"):
+            return False
+        peers_know_a_week = ctx.population.org.group_day("moved", group, int(event.ts // DAY) - 7)[1] > 0
+        return event.records <= peers.threshold("moved") or peers_know_a_week
 
     def _piece_of_a_split(self, export: AccessEvent) -> bool:
         """An export within twice the most this user moves out on an ordinary day: a piece of a split (a bigger

@@ -327,7 +327,7 @@ class Persistence:
     def _judged_by_peers(self, event: AccessEvent, ctx: Context) -> bool:
         """Whether a copy or export is judged against the peers' user-days: by a user whose own days of moving
         records out are not yet warm (against their own it would be judged by nobody). A bulk one only once the
-        peers' days hold a week of the group's (a Friday's reports, a month's first day): before, a report of
+        peers' days hold a week of the group's (a Friday's reports): before, a report of
         hundreds is beyond any of the few days they know."""
         group = ctx.profile.peer_group
         peers = ctx.population.peer(group)

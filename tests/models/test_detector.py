@@ -482,6 +482,31 @@ def test_records_copied_out_in_pieces_in_a_users_first_days_are_judged_against_t
     assert peers_day_of_moving_out(10, exports(10, records=3, count=4)) == []
 
 
+def bulk_on_a_new_users_third_day(group_days: int) -> list[str]:
+    """The `peer` family's reasons on Ann's export of 60 records on her third working day (day 10), her fellow
+    agent Bob having worked the `group_days` days before it."""
+    population = Population()
+    bob, ann = [(UserDetector(DetectorConfig()), Context(population, Profile(role="agent"), TicketBook()))
+                for _ in range(2)]
+    since = {"bob": MONDAY + (10 - group_days) * DAY, "ann": MONDAY + 8 * DAY}
+    events = [(e, who) for user, who in (("bob", bob), ("ann", ann))
+              for e in workday(user=user, days=10, book=who[1].tickets) if e.ts >= since[user]]
+    for event, (detector, ctx) in sorted(events, key=lambda pair: pair[0].ts):
+        detector.observe(event, ctx)
+    for records in [0, 0, 1, 0, 0, 0, 0, 2, 0, 0] * 3:
+        population.peer("agent").learn("moved", records, day=MONDAY // DAY + 9)
+    detector, ctx = ann
+    return [s.reason for e in exports(10, records=60) for s in detector.observe(e, ctx).signals if s.name == "peer.moved"]
+
+
+def test_a_bulk_export_on_a_new_users_third_day_is_judged_against_peers_who_know_a_week():
+    """A user who exports sixty records in their first days is judged against their peers' user-days once those
+    hold a week of the group's (its Friday reports among them); in the group's first week, not yet."""
+    assert bulk_on_a_new_users_third_day(group_days=10) == [
+        "moved 60 records out today, where peers (agent) average 0.2 ± 1.0 a day"]
+    assert bulk_on_a_new_users_third_day(group_days=3) == []
+
+
 def test_an_exporter_making_two_ordinary_exports_every_working_day_is_a_pattern_then_a_habit():
     """Split exports at their quietest: two exports a day, each the size of the usual one-in-five-days export."""
     usual = {day: exports(day) for day in range(28) if day % 5 == 2}

@@ -333,7 +333,7 @@ class Persistence:
         peers = ctx.population.peer(group)
         if self.exfil is None or self.exfil.day.warm or not peers.knows("moved"):
             return False
-        peers_know_a_week = ctx.population.org.group_day("moved", group, int(event.ts // DAY) - 7)[1] > 0
+        peers_know_a_week = ctx.population.at_work(group, int(event.ts // DAY) - 7) > 0
         return event.records <= peers.threshold("moved") or peers_know_a_week
 
     def _piece_of_a_split(self, export: AccessEvent) -> bool:

@@ -385,6 +385,16 @@ class Population:
                 shares.append(share)
         return max(shares)
 
+    def at_work(self, scope: str, day: int) -> int:
+        """How many users of `scope` were active on `day`, across the organisation.
+
+        >>> population = Population()
+        >>> population.arrive(3, "agent"); population.arrive(3, "agent")
+        >>> population.at_work("agent", 3), population.at_work("agent", 2)
+        (2, 0)
+        """
+        return self.org.group_day("active", scope, day)[1]
+
     def day_weight(self, what: str, day: int, *scopes: str, beyond_usual: bool = False) -> float:
         """What doing `what` on `day` weighs for a member of these groups: less the more of a group did too,
         nothing once half of one did.

@@ -9,6 +9,7 @@ from models.bulk import BulkRead
 from models.context import DAY, Context, Profile
 from models.event import EXFIL_ACTIONS, AccessEvent
 from models.exfil import Exfiltration
+from models.groupday import GroupDayPoints
 from models.lookback import DepartureLookback
 from models.multivariate import FEATURES
 from models.novelty import FirstSeen
@@ -16,7 +17,7 @@ from models.offhours import OutsideAtRareHours
 from models.peers import PeerDeviation
 from models.persistence import Persistence
 from models.privilege import PrivilegeChange
-from models.recurrence import DEEDS, Recurrence
+from models.recurrence import DEEDS, GROUP_DEED, Recurrence
 from models.rates import ActionRates
 from models.rhythm import WeeklyRhythm
 from models.risk import BANDS, KINDS, RiskBands, RiskLedger
@@ -158,6 +159,7 @@ class UserDetector:
         self.deeds: list[tuple[str, int]] = [tuple(d) for d in state.get("deeds", ())]
         self.withdrawn: list[tuple[str, int]] = [tuple(d) for d in state.get("withdrawn", ())]  # until a verdict
         self.recurrence = Recurrence().restore(state.get("recurrence"))
+        self.group_day = GroupDayPoints(self.ledger.half_life).restore(state.get("group_day"))
 
     def observe(self, event: AccessEvent, ctx: Context) -> Assessment:
         if self.events == 0:
@@ -188,6 +190,8 @@ class UserDetector:
         score = 0.0
         if signals:
             signals, score = self._weigh_and_add(signals, ctx, event.ts, day)
+        if self.group_day.added_today:  # the group may have joined in since: their day, not the user's
+            self.group_day.reweigh(event.ts, self.ledger, ctx)
         risk = self.ledger.get(event.ts)
         if self.pinned:
             risk = max(risk, self.config.band_thresholds[-1])
@@ -256,6 +260,8 @@ class UserDetector:
         modifier, why = self._modifier(ctx.profile, ts)
         for s, points in weighed:
             self.ledger.add(s.family, points * modifier, ts, s.reason + why, s.technique)
+            if s.family in GROUP_DEED:
+                self.group_day.added(s.family, points * modifier, ts, ctx)
         return signals, round(sum(s.points for s in signals) * modifier, 2)
 
     @staticmethod
@@ -342,6 +348,8 @@ class UserDetector:
             state["arrived"] = self.arrived
         if self.withdrawn:
             state["withdrawn"] = self.withdrawn
+        if group_day := self.group_day.state():
+            state["group_day"] = group_day
         return state
 
     def ledger_ts(self) -> float:

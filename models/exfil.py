@@ -88,7 +88,8 @@ class Exfiltration:
         group = ctx.profile.peer_group
         peers = ctx.population.peer(group)
         usual_for_peers = peers.warm and self.day.value <= peers.threshold("moved")
-        together = ctx.population.share("moved", day, *ctx.profile.groups, beyond_usual=beyond_usual)
+        together = ctx.population.share("moved", day, *ctx.profile.groups, beyond_usual=beyond_usual,
+                                            since_yesterday=True)
         weight = (0.5 if usual_for_peers else 1.0) * shared_day_weight(together)
         who = "of their peers or team who seldom move records out did" if beyond_usual else \
             "of their peers or team moved records out"

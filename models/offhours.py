@@ -74,7 +74,7 @@ class OutsideAtRareHours:
             return []
         first, self.fired_at = not self.fired_at, count
         # As for any customers off tickets: a team that looks them up together is having the team's day.
-        weight = ctx.population.day_weight("outside", day, *ctx.profile.groups)
+        weight = ctx.population.day_weight("outside", day, *ctx.profile.groups, since_yesterday=True)
         if weight * self.points < 1:
             return []
         return [Signal(

@@ -362,8 +362,8 @@ class Persistence:
     def _judge(self, q: Quantity, ctx: Context, daily: bool = True) -> list[Signal]:
         totals, signals = self.totals[q.name], []
         at_least = max(q.trace, 2 * totals.usual()) if q.above_usual else q.trace
-        weight = ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups, beyond_usual=q.beyond_usual) \
-            if q.group else 1.0
+        weight = ctx.population.day_weight(q.group, totals.day, *ctx.profile.groups, beyond_usual=q.beyond_usual,
+                                           since_yesterday=True) if q.group else 1.0
         if weight < 1:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:

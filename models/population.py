@@ -358,11 +358,14 @@ class Population:
             if (count := counts.get(key, 0) + change) >= 0:
                 counts[key] = count
 
-    def share(self, what: str, day: int, *scopes: str, beyond_usual: bool = False) -> float:
+    def share(self, what: str, day: int, *scopes: str, beyond_usual: bool = False,
+              since_yesterday: bool = False) -> float:
         """The largest share of a group's users active on `day` who did `what` that day (0 until at least three
         did): a report the whole group runs, a team's incident. Today's share grows as the day goes; past
         days' are kept a while. With `beyond_usual`, only what is beyond the group's usual day counts: of the
-        members who do not usually do it, the share who did.
+        members who do not usually do it, the share who did. With `since_yesterday`, the day before counts
+        too, beyond its usual share: a group's day lasts (a quarter's reports, an incident), and each
+        morning's first deeds come before the day's share has formed.
 
         >>> population = Population()
         >>> for day in range(11):  # a team of ten, three of whom move records out every day; eight on day 10
@@ -373,7 +376,12 @@ class Population:
         >>> [round(population.share("moved", day, "team:t1", beyond_usual=usual), 2) for day in (9, 10)
         ...  for usual in (False, True)]
         [0.3, 0.0, 0.8, 0.71]
+        >>> [round(population.share("moved", 11, "team:t1", since_yesterday=lasts), 2) for lasts in (False, True)]
+        [0.0, 0.71]
         """
+        if since_yesterday:
+            return max(self.share(what, day, *scopes, beyond_usual=beyond_usual),
+                       self.share(what, day - 1, *scopes, beyond_usual=True))
         shares = [0.0]
         for scope in scopes:
             did, active = self.org.group_day(what, scope, day)
@@ -395,14 +403,16 @@ class Population:
         """
         return self.org.group_day("active", scope, day)[1]
 
-    def day_weight(self, what: str, day: int, *scopes: str, beyond_usual: bool = False) -> float:
+    def day_weight(self, what: str, day: int, *scopes: str, beyond_usual: bool = False,
+                   since_yesterday: bool = False) -> float:
         """What doing `what` on `day` weighs for a member of these groups: less the more of a group did too,
         nothing once half of one did.
 
         >>> Population().day_weight("moved", 0, "team_lead", "team:t1")
         1.0
         """
-        return shared_day_weight(self.share(what, day, *scopes, beyond_usual=beyond_usual))
+        return shared_day_weight(self.share(what, day, *scopes, beyond_usual=beyond_usual,
+                                            since_yesterday=since_yesterday))
 
     def peer(self, group: str) -> PeerBaseline:
         if group not in self._peers:

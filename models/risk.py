@@ -110,6 +110,20 @@ class RiskLedger:
             entry[0], entry[1] = faded + points, max(ts, entry[1])
         return self.get(ts)
 
+    def take(self, family: str, points: float, since: float, ts: float) -> None:
+        """Take back `points` that went into `family` at `since` (faded as they would have), at `ts`.
+
+        >>> ledger = RiskLedger(half_life=3600)
+        >>> ledger.add("exfil", 20, ts=0, reason="moved 600 records out", technique="")
+        20.0
+        >>> ledger.take("exfil", 20, since=0, ts=3600)
+        >>> ledger.get(3600)
+        0.0
+        """
+        if (entry := self.families.get(family)) is not None:
+            faded = self._fade(entry[0], entry[1], ts) - self._fade(points, since, ts)
+            entry[0], entry[1] = max(faded, 0.0), max(ts, entry[1])
+
     def contributions(self, ts: float) -> dict[str, float]:
         return {f: min(self._fade(e[0], e[1], ts), self.cap) for f, e in self.families.items()}
 

@@ -72,7 +72,7 @@ class UnjustifiedAccess:
         self.level += 1
         shown = ", ".join(self.examples) + (", …" if count > len(self.examples) else "")
         # A team in an incident looks up more customers off its tickets together: that is the team's day.
-        together = ctx.population.share("outside", day, *ctx.profile.groups)
+        together = ctx.population.share("outside", day, *ctx.profile.groups, since_yesterday=True)
         weight = shared_day_weight(together)
         if weight * self.points < 1:
             return []

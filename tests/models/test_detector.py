@@ -650,3 +650,44 @@ def test_a_benign_verdict_counts_what_the_user_did_in_their_groups_day_again():
     assert ctx.population.share("outside", 10 + MONDAY // DAY, *ctx.profile.groups) == 1.0
     fired = [s for e in system_reads(10, "crm.customers", user="ann") for s in detector.observe(e, ctx).signals]
     assert [s.points for s in fired if s.family == "unjustified"] == []
+
+
+
+def quarterly_report_ahead_of_the_team(team_joins: bool, team_ran_it_yesterday: bool = False) -> tuple[float, float]:
+    """Ann exports three quarterly reports of 400 records from 15:00 on day 30, the first of her group that day;
+    by 17:00 five of six at work have run theirs, or nobody else has. Her `exfil` points just after her reports,
+    and at her next event, at 17:00."""
+    detector, ctx = trained(days=30)
+    population, groups, day = ctx.population, ctx.profile.groups, MONDAY // DAY + 30
+    for member in range(5 if team_ran_it_yesterday else 0):
+        population.arrive(day - 1, *groups)
+        population.did("moved", day - 1, *groups)
+    reports = exports(30, records=400, count=3)
+    for event in reports:
+        detector.observe(event, ctx)
+    first = detector.ledger.contributions(reports[-1].ts).get("exfil", 0.0)
+    for member in range(5 if team_joins else 0):
+        population.arrive(day, *groups)
+        if member < 4:
+            population.did("moved", day, *groups)
+    later = AccessEvent("next", MONDAY + 30 * DAY + 17 * 3600, "ann", "record.view", resource="crm.customers",
+                        record_id="C1")
+    detector.observe(later, ctx)
+    return first, detector.ledger.contributions(later.ts).get("exfil", 0.0)
+
+
+def test_the_first_of_a_group_to_run_its_quarterly_report_keeps_only_what_the_groups_day_leaves_of_it():
+    """Ann's reports come before the rest of her group's: they weigh in full as she runs them, and once most of
+    the group has run theirs the same day, what they added to her risk is taken back: the group's day, not hers.
+    On a day nobody else exports, her reports keep their weight."""
+    first, alone = quarterly_report_ahead_of_the_team(team_joins=False)
+    assert first >= 25 and alone > 0.9 * first
+    first, joined = quarterly_report_ahead_of_the_team(team_joins=True)
+    assert first >= 25 and joined == 0.0
+
+
+def test_the_morning_after_a_groups_day_of_reports_is_still_the_groups():
+    """Quarter-end reports run for days: the morning after most of Ann's group ran theirs, her reports weigh as
+    the group's day from the first, before today's share has formed."""
+    first, _ = quarterly_report_ahead_of_the_team(team_joins=False, team_ran_it_yesterday=True)
+    assert first == 0.0

@@ -37,6 +37,11 @@ def shared_day_weight(share: float) -> float:
     return 1.0 if share < 0.2 else max(0.0, 1 - 2 * share)
 
 
+#: The share of a group beyond its usual one at which a day was the group's (its deeds weighed nothing): such a
+#: day lasts into the next (`Population.share`'s `since_yesterday`).
+GROUP_DAY = 0.5
+
+
 class PopulationPart:
     """One partition's share of the organisation: additive counts, peer sums, its users' hours per tree node.
 
@@ -364,8 +369,9 @@ class Population:
         did): a report the whole group runs, a team's incident. Today's share grows as the day goes; past
         days' are kept a while. With `beyond_usual`, only what is beyond the group's usual day counts: of the
         members who do not usually do it, the share who did. With `since_yesterday`, the day before counts
-        too, beyond its usual share: a group's day lasts (a quarter's reports, an incident), and each
-        morning's first deeds come before the day's share has formed.
+        too if it was the group's day (`GROUP_DAY`, beyond its usual share): a group's day lasts (a
+        quarter's reports, an incident), and each morning's first deeds come before the day's share has
+        formed; a day a few more than usual did lasts no longer than itself.
 
         >>> population = Population()
         >>> for day in range(11):  # a team of ten, three of whom move records out every day; eight on day 10
@@ -380,8 +386,9 @@ class Population:
         [0.0, 0.71]
         """
         if since_yesterday:
+            yesterday = self.share(what, day - 1, *scopes, beyond_usual=True)
             return max(self.share(what, day, *scopes, beyond_usual=beyond_usual),
-                       self.share(what, day - 1, *scopes, beyond_usual=True))
+                       yesterday if yesterday >= GROUP_DAY else 0.0)
         shares = [0.0]
         for scope in scopes:
             did, active = self.org.group_day(what, scope, day)

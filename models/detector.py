@@ -234,6 +234,7 @@ class UserDetector:
             for family in families:
                 self.suppressed[family] = max(self.suppressed.get(family, 0.0), ts + suppress_for)
                 self.ledger.families.pop(family, None)
+                self.group_day.forget(family)
             self.bands.level = 0
             self.bands.update(self.ledger.get(ts))
         elif verdict == "malicious":

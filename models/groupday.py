@@ -73,6 +73,10 @@ class GroupDayPoints:
                 if then > 0:
                     self._put(family, points, then)
 
+    def forget(self, family: str) -> None:
+        """The ledger dropped `family` (an analyst's benign verdict): nothing of it is left to take back."""
+        self.added_today.pop(family, None)
+
     def _put(self, family: str, points: float, weight: float) -> None:
         rows = self.added_today.setdefault(family, [])
         for row in rows:

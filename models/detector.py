@@ -30,8 +30,6 @@ from models.window import HOUR
 #: Evidence of how much a user does today (the "how much" kind but its weekly sums, judged against the peers'
 #: weeks): what a team's busy day (an incident, a catch-up) raises for all of it.
 BUSY_DAY_FAMILIES = frozenset(KINDS) - {"cumulative"}
-#: The hour's features that are deeds a group can share a day of, by the population's name for the deed.
-GROUP_FEATURES = {"exfil": "moved", "unjustified": "outside"}
 HIGH = BANDS.index("high")
 #: Hours without events after which a user's next event begins a working day of theirs. The tail of a shift that
 #: runs past midnight UTC is not a working day of its own: it would count as one among its groups' active members.
@@ -316,7 +314,7 @@ class UserDetector:
             return []
         strongest = sorted(closed.values.items(), key=lambda kv: kv[1], reverse=True)[:3]
         # An hour made unusual by what much of the user's group did that day too (quarter-end exports) is the group's.
-        deed = GROUP_FEATURES.get(strongest[0][0])
+        deed = GROUP_DEED.get(strongest[0][0])  # the hour's features are named after the deeds' families
         weight = ctx.population.day_weight(deed, closed.hour // 24, *ctx.profile.groups) if deed else 1.0
         if weight == 0:
             return []

@@ -28,6 +28,7 @@ from streams.contract import (
 from streams.envelopes import PER_ENVELOPE, Envelope, envelopes, in_event_time_order
 from streams.errors import VigilError
 from streams.sources.files import read_records
+from streams.worker import saved
 from streams.worker.scorer import MemoryStore, Scorer
 
 DAY = 86400
@@ -126,7 +127,7 @@ def replay(data: Labelled, config: DetectorConfig, track: Iterable[str] = (), pa
             if user in track:
                 series[user].append((record.ts, record.risk))
         alerts.extend(alert for _, alert in out.alerts)
-    sizes = [len(json.dumps(e.detector.state(), separators=(",", ":"))) for e in store.users.values()]
+    sizes = [len(saved.encode(e.state())) for e in store.users.values()]  # as the worker's table holds it
     return RunResult(
         name=data.name, events=len(data.events), users=len(store.users), model_seconds=model_seconds,
         state_bytes_mean=statistics.fmean(sizes) if sizes else 0.0, state_bytes_max=max(sizes, default=0),
@@ -442,7 +443,7 @@ def _print_report(console, report: Report, elapsed: float) -> None:
     summary.add_row(f"precision at {report.budget} alerts a day", f"{report.precision_at_budget:.0%}")
     summary.add_row("events replayed", f"{report.events:,} in {elapsed:.0f} s")
     summary.add_row("scoring time per event", f"{report.us_per_event:.1f} µs")
-    summary.add_row("state per user (mean / max)", f"{report.state_bytes_mean:,.0f} / {report.state_bytes_max:,} bytes")
+    summary.add_row("state per user, stored (mean / max)", f"{report.state_bytes_mean:,.0f} / {report.state_bytes_max:,} bytes")
     console.print(summary)
 
 

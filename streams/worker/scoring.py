@@ -21,7 +21,7 @@ from models import Organisation, Population, TicketBook, UserDetector
 from streams.contract import InvalidRecord, dead_letter_headers, parse_ticket
 from streams.records import ScoredMessage, ScoredRecord
 from streams.settings import Settings
-from streams.worker import kafka_driver
+from streams.worker import kafka_driver, saved
 from streams.worker.counters import WorkerCounters
 from streams.worker.directory import Directory
 from streams.worker.live import LiveBoard
@@ -71,7 +71,7 @@ class TableStore:
         """The user's entry as the table holds it plus what this worker has observed since."""
         entry = self.live(key)
         if entry is None:
-            state = _decode(self.user_state.get(key))
+            state = saved.decode(self.user_state.get(key))
             entry = UserEntry(UserDetector(self.config, state.get("detector")), self._book(key),
                               state.get("offset", -1), state.get("live"))
             self.recent[key] = entry
@@ -84,20 +84,19 @@ class TableStore:
     def _book(self, key: bytes) -> TicketBook:
         if key in self.books:
             return self.books[key][1]
-        return TicketBook.from_state(_decode(self.ticket_books.get(key)))
+        return TicketBook.from_state(saved.decode(self.ticket_books.get(key)))
 
     def detector_now(self, key: bytes) -> UserDetector | None:
         """What the user's detector holds now, events scored since the last save included (read only)."""
         entry = self.live(key)
         if entry is not None:
             return entry.detector
-        saved = self.user_state.get(key)
-        return UserDetector(self.config, _decode(saved).get("detector")) if saved is not None else None
+        value = self.user_state.get(key)
+        return UserDetector(self.config, saved.decode(value).get("detector")) if value is not None else None
 
     def population(self, partition: int) -> Population:
         if partition not in self.owned:  # the table's part is the truth, whatever another worker last published
-            saved = self.user_state.get(_population_key(partition))
-            self.organisation.partition(partition, orjson.loads(saved) if saved else {})
+            self.organisation.partition(partition, saved.decode(self.user_state.get(_population_key(partition))))
             self.owned.add(partition)
             self.counters.population_parts = len(self.organisation.parts)
         return self.organisation.partition(partition)
@@ -105,7 +104,7 @@ class TableStore:
     def published(self, partition: int, state: bytes) -> None:
         """Another worker's part of the population, as it published it (ignored for a partition owned here)."""
         if partition not in self.owned:
-            self.organisation.adopt_part(partition, orjson.loads(state))
+            self.organisation.adopt_part(partition, saved.decode(state))
             self.counters.population_parts = len(self.organisation.parts)
 
     def changed(self, event: faust.types.EventT, scored: Scored) -> None:
@@ -116,10 +115,10 @@ class TableStore:
 
     def snapshot(self) -> tuple[list, list]:
         """(users and populations, books) changed since the last snapshot, encoded; forgets them."""
-        users = [(key, event, orjson.dumps(entry.state())) for key, (event, entry) in self.users.items()]
-        crowds = [(_population_key(partition), event, orjson.dumps(self.organisation.partition(partition).state()))
+        users = [(key, event, saved.encode(entry.state())) for key, (event, entry) in self.users.items()]
+        crowds = [(_population_key(partition), event, saved.encode(self.organisation.partition(partition).state()))
                   for partition, event in self.crowds.items() if partition in self.owned]
-        books = [(key, event, orjson.dumps(book.state())) for key, (event, book) in self.books.items()]
+        books = [(key, event, saved.encode(book.state())) for key, (event, book) in self.books.items()]
         self.users.clear()
         self.crowds.clear()
         self.books.clear()
@@ -282,7 +281,7 @@ def register(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT]
     @user_state.on_recover
     async def show_owned_users() -> None:
         # After every rebalance the board shows exactly the users whose partitions this worker now owns.
-        states = ((key, _decode(value)) for key, value in user_state.items() if not key.startswith(b"\x00"))
+        states = ((key, saved.decode(value)) for key, value in user_state.items() if not key.startswith(b"\x00"))
         board.reload([{"user": key.decode(), **state["live"]} for key, state in states if state.get("live")])
 
     _score_agent(app, settings, topics, directory, scorer, store, delivery)
@@ -370,11 +369,6 @@ def _feedback_and_ticket_agents(app: faust.App, settings: Settings, topics: dict
                 await delivery.dead_letter(event.message, f"invalid ticket assignment: {bad!r}")
                 continue
             counters.tickets_booked += 1
-
-
-def _decode(value: bytes | None) -> dict:
-    """A value of the user-state or ticket-books table (JSON), or an empty one."""
-    return orjson.loads(value) if value else {}
 
 
 POPULATION_PREFIX = b"\x00population/"

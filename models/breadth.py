@@ -34,14 +34,16 @@ class DistinctCount:
 
     def add(self, bit: int) -> float:
         """Count the value whose bit (`LinearCounter.bit`) is `bit`; return how much the window's value grew."""
-        if self.window.index != self.index:  # the window rolled: start a new count
-            self.index = self.window.index
-            self.counter.clear()
-        if not self.counter.add_bit(bit):
+        window, counter = self.window, self.counter
+        if window.index != self.index:  # the window rolled: start a new count
+            self.index = window.index
+            counter.clear()
+        if counter.bitmap & bit:  # `counter.add_bit`, written out: most touches are of a customer already counted
             return 0.0
+        counter.bitmap |= bit
         # The window's running value is the estimate so far: add the increase.
-        grown = self.counter.estimate() - self.window.value
-        self.window.add(grown)
+        grown = counter.estimate() - window.value
+        window.value += grown
         return grown
 
     def state(self) -> list:
@@ -105,7 +107,7 @@ class CustomerBreadth:
                     family=self.family,
                     points=round(escalation_points(self.points, first) * unexplained, 2),
                     reason=f"touched about {window.value:.0f} different customers {label}, "
-                           f"usually {window.mean:.0f} ± {window.spread():.0f}"
+                           f"usually {window.mean:.0f} ± {window.spread:.0f}"
                            + (f" ({unexplained:.0%} on no ticket of theirs)" if unexplained < 1 else ""),
                     observed=round(window.value),
                     expected=round(window.mean, 1),

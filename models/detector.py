@@ -307,7 +307,7 @@ class UserDetector:
         # The signals have not rolled to the new hour yet: their windows still hold the closed one.
         for feature, window in (("volume", self.signals["volume"].hour), ("breadth", self.signals["breadth"].hour)):
             if window.index == closed.hour:
-                closed.values[feature] = min(window.value / max(window.threshold() if window.warm else 20.0, 1.0), 2.0) / 2
+                closed.values[feature] = min(window.value / max(window.threshold if window.warm else 20.0, 1.0), 2.0) / 2
         model = ctx.population.hours
         score = model.score_and_learn(closed.values, closed.hour // 24, event.hour // 24)
         if score < model.threshold:

@@ -339,7 +339,7 @@ class Persistence:
     def _piece_of_a_split(self, export: AccessEvent) -> bool:
         """An export within twice the most this user moves out on an ordinary day: a piece of a split (a bigger
         one, a quarter's report, is bulk: the exfiltration family's)."""
-        return self.exfil is None or export.records <= 2 * self.exfil.day.threshold()
+        return self.exfil is None or export.records <= 2 * self.exfil.day.threshold
 
     def _new_day(self, day: int, closed: int, ctx: Context) -> None:
         for q in QUANTITIES[1:]:

@@ -58,15 +58,15 @@ class RecordVolume:
         signals, quiet_day = [], not self.day.fired_at
         explained = ctx.justified is True
         for window, share, label in self._windows:
-            window.add(event.records)
+            window.value += event.records  # `window.add`, written out: every touch, twice
             share.add(event.records, explained)
-            if (fired := share.firing()) is not None:
+            if window.warm and window.value > window.threshold and (fired := share.firing()) is not None:
                 first, unexplained = fired
                 signals.append(Signal(
                     name=f"volume.{'hour' if window is self.hour else 'day'}",
                     family=self.family,
                     points=round(escalation_points(self.points, first) * unexplained, 2),
-                    reason=f"touched {window.value:.0f} records {label}, usually {window.mean:.0f} ± {window.spread():.0f}"
+                    reason=f"touched {window.value:.0f} records {label}, usually {window.mean:.0f} ± {window.spread:.0f}"
                            + (f" ({unexplained:.0%} on no ticket of theirs)" if unexplained < 1 else ""),
                     observed=window.value,
                     expected=round(window.mean, 1),

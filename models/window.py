@@ -47,7 +47,7 @@ class WindowBaseline:
     ...     b.add(10)
     >>> b.roll(5 * 3600)
     10.0
-    >>> round(b.threshold(), 1)
+    >>> round(b.threshold, 1)
     22.6
     >>> b.add(30); b.crossing()
     (True, True)
@@ -81,18 +81,12 @@ class WindowBaseline:
         history = self.history
         self.warm = history.n >= self.warmup
         mean = history.mean.get()
-        self._spread = max(math.sqrt(max(history.get(), 0.0)), math.sqrt(max(mean, 0.0)), self.floor)
-        self._threshold = mean + self.z * self._spread
+        self.spread = max(math.sqrt(max(history.get(), 0.0)), math.sqrt(max(mean, 0.0)), self.floor)
+        self.threshold = mean + self.z * self.spread
 
     @property
     def mean(self) -> float:
         return self.history.mean.get()
-
-    def spread(self) -> float:
-        return self._spread
-
-    def threshold(self) -> float:
-        return self._threshold
 
     def roll(self, ts: float) -> float | None:
         """Move to the window of `ts`; return the value of the window just closed, if any."""
@@ -108,7 +102,7 @@ class WindowBaseline:
 
     def crossing(self, threshold: float | None = None) -> tuple[bool, bool]:
         """(fires, first): the value passed the threshold for the first time, or doubled since the last firing."""
-        if self.value <= (self._threshold if threshold is None else threshold) or self.value < 2 * self.fired_at:
+        if self.value <= (self.threshold if threshold is None else threshold) or self.value < 2 * self.fired_at:
             return _QUIET
         first = self.fired_at == 0
         self.fired_at = self.value
@@ -117,7 +111,7 @@ class WindowBaseline:
     def _close(self) -> float:
         closed = self.value
         if closed > 0 or self.learn_empty:
-            learned = min(closed, self._threshold) if self.warm else closed
+            learned = min(closed, self.threshold) if self.warm else closed
             self.history.update(learned)
             if self.history.n > self.memory:
                 reweigh(self.history, self.memory)
@@ -190,7 +184,7 @@ class UnexplainedShare:
         """(first firing of the window, share unexplained) when the warm window crossed its threshold with at least
         `MIN_UNEXPLAINED` of it on no ticket of the user's; else None."""
         window = self.window
-        if not window.warm or window.value <= window._threshold:  # the usual case, without a call: quiet
+        if not window.warm or window.value <= window.threshold:  # the usual case, without a call: quiet
             return None
         fires, first = window.crossing()
         if not fires or (unexplained := self.of()) < MIN_UNEXPLAINED:

@@ -60,6 +60,7 @@ class RecordVolume:
         for window, share, label in self._windows:
             window.value += event.records  # `window.add`, written out: every touch, twice
             share.add(event.records, explained)
+            # Most touches leave the window under its threshold: known quiet before `firing` is called.
             if window.warm and window.value > window.threshold and (fired := share.firing()) is not None:
                 first, unexplained = fired
                 signals.append(Signal(

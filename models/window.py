@@ -39,6 +39,14 @@ class WindowBaseline:
         Learn windows whose value stayed 0 (for rare quantities such as
         exports, where most active days have none).
 
+    Attributes
+    ----------
+    threshold, spread
+        ``mean + z * spread`` and the spread, worked out whenever the history
+        changes (they are read for every event).
+    warm
+        Whether the history holds `warmup` windows.
+
     Examples
     --------
     >>> b = WindowBaseline(window=3600, warmup=3)

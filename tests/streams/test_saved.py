@@ -21,10 +21,10 @@ def loud_month() -> Scorer:
         harvest = day >= 21
         for n in range(120 if harvest else 12):
             ts = DAY0 + day * 86400 + 9 * 3600 + n * 120
+            customer = f"C{day}{n:03d}" if harvest else f"C0{n % 12:03d}"  # new customers, or her usual twelve
             event = {"event_id": f"ann-{day}-{n}", "ts": ts * 1000, "user": "ann", "resource": "crm.customers",
                      "action": "record.export" if harvest and n % 40 == 39 else "record.view",
-                     "record_id": f"C{day if harvest else 0}{n % 12 if not harvest else n:03d}",
-                     "src_ip": "10.0.0.7" if not harvest or n % 2 else f"198.51.100.{n % 50}"}
+                     "record_id": customer, "src_ip": "10.0.0.7" if not harvest or n % 2 else f"198.51.100.{n % 50}"}
             scorer.score(orjson.dumps(event), partition=0, offset=offset, key=b"ann")
             offset += 1
     return scorer

@@ -572,7 +572,7 @@ def evaluate(
     alerts: Optional[Path] = typer.Option(None, help="Write every alert to this NDJSON file."),
     matrix: bool = typer.Option(False, help="The scenario matrix: tuned and report-only sets, detection against "
                                             "intensity (table and chart), false alerts per confounder."),
-    matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more)."),
+    matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more; kept-back only when named)."),
 ) -> None:
     """Replay labelled events through the worker's scorer (no Kafka) and measure detection per scenario."""
     from streams.ops import evaluation
@@ -585,10 +585,10 @@ def evaluate(
     if matrix:
         from streams.ops import matrix as scenario_matrix
 
-        unknown = set(matrix_set) - set(scenario_matrix.SETS)
-        if unknown:
-            fail(f"--set {', '.join(sorted(unknown))}: choose from {', '.join(scenario_matrix.SETS)}")
-        chosen = tuple(scenario_matrix.SETS[name] for name in matrix_set) or tuple(scenario_matrix.SETS.values())
+        try:
+            chosen = scenario_matrix.chosen(matrix_set)
+        except ValueError as unknown:
+            fail(str(unknown))
         scenario_matrix.run_cli(console, settings.detector, partitions=partitions or settings.partitions, jobs=jobs,
                                 out=out, sets=chosen)
         return

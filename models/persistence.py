@@ -42,12 +42,14 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
 
 
-def improbable_days(totals: DailyTotals, at_least: float, prior: float,
-                    windows: tuple[tuple[int, int], ...], partial: bool = False) -> tuple[int, int, float]:
+def improbable_days(totals: DailyTotals, at_least: float, prior: float, windows: tuple[tuple[int, int], ...],
+                    partial: bool = False, peers: float = 0.0) -> tuple[int, int, float]:
     """(trace days, window, the user's usual share of such days) of the first window in `windows`, each
     (working days, trace days needed), whose trace days are improbable for this user: less likely than `TAIL`
     in a binomial at their own earlier rate of days with at least `at_least`, shrunk to `prior`. Else zeros.
-    With `partial`, a window longer than the user's history is read over the days there are.
+    With `partial`, a window longer than the user's history is read over the days there are, once they hold
+    as many as the window needs, and shrunk to no less than `peers` (the share of the peer group's days that
+    held such a day): a user's first days are judged by what their peers' days hold.
 
     >>> totals = DailyTotals().restore([40, [0] * 20 + [3, 0, 4]])  # twenty quiet days, then two traces in three
     >>> days, window, usual = improbable_days(totals, 2, 0.05, ((2, 2), (4, 2)))
@@ -58,15 +60,19 @@ def improbable_days(totals: DailyTotals, at_least: float, prior: float,
     >>> week = DailyTotals().restore([40, [1, 0, 0, 0, 1]])  # two traces in a user's first five days
     >>> improbable_days(week, 1, 0.005, ((10, 2),)), improbable_days(week, 1, 0.005, ((10, 2),), partial=True)[:2]
     ((0, 0, 0.0), (2, 5))
+    >>> improbable_days(week, 1, 0.005, ((10, 2),), partial=True, peers=0.2)  # two in five: common among peers
+    (0, 0, 0.0)
     """
     for window, needed in windows:
         recent, older = totals.days[-window:], totals.days[:-window]
-        if len(recent) < window and not (partial and len(recent) > needed):
+        short = len(recent) < window
+        if short and not (partial and len(recent) >= needed):
             break
         days = sum(v >= at_least for v in recent)
         if days < needed:
             continue
-        usual = (sum(v >= at_least for v in older) + PRIOR_DAYS * prior) / (len(older) + PRIOR_DAYS)
+        base = max(prior, peers) if short else prior
+        usual = (sum(v >= at_least for v in older) + PRIOR_DAYS * base) / (len(older) + PRIOR_DAYS)
         if binomial_tail(days, len(recent), usual) < TAIL:
             return days, len(recent), usual
     return 0, 0, 0.0
@@ -173,14 +179,15 @@ class Quantity:
     lasting: tuple[tuple[int, int], ...] = ()  # windows in which a trace on nearly every working day is evidence
     windows: tuple[tuple[int, int], ...] = PATTERN_WINDOWS  # (working days, trace days needed) of a pattern
     group: str | None = None  # the deed (`GROUP_DEEDS`) a group can share a day of: its share weighs the day
-    partial: bool = False  # a window longer than the user's history is read over the days there are
+    partial: bool = False  # a pattern's or habit's window longer than the user's history: read over the days there are
     beyond_usual: bool = False  # the group's day counts only beyond its usual share of the deed
+    peers_prior: bool = False  # in a user's first days, the prior is at least the peers' usual share of trace days
 
 
 QUANTITIES = (
     Quantity("outside", "read customers outside their tickets", "customers", T1213,
              "read {n:.0f} customers outside their tickets", trace=2, prior=0.05, lasting=LASTING, group="outside",
-             daily=True),
+             daily=True, partial=True, peers_prior=True),
     Quantity("moved", "moved records out", "records", T1567, "moved {n:.0f} records out", trace=10, prior=0.2,
              lasting=LASTING_MOVED, group="moved", daily=True),
     # Records no ticket explains (searches, unticketed reads): a user pulling a little more every day.
@@ -208,7 +215,13 @@ class Persistence:
     of the last two active days, or on at least three of the last five
     or ten, when that many is improbable at the user's own earlier rate of
     such days: two days running is enough for someone whose month held
-    none, not for someone who often has such days. A system new to the user
+    none, not for someone who often has such days. A user's first days of
+    customers outside tickets are read over the days there are (three of a
+    new user's first three working days; a habit on the fourth), their
+    rate shrunk to no less than their peer group's usual share of such
+    days: an insider already at it when Vigil starts watching is a
+    pattern by the third day, where ticket history not yet loaded (every
+    agent's days holding some) makes no one's. A system new to the user
     (as `novelty`, the detector's own `FirstSeen`, met it: one few of their
     peers use) read in off their tickets is a trace, and two in ten working
     days a pattern, read over the days there are in a user's first ten:
@@ -368,7 +381,9 @@ class Persistence:
             totals = totals.scaled_today(weight)
         if totals.today < at_least:
             return signals
-        days, window, usual = improbable_days(totals, at_least, q.prior, q.windows, q.partial)
+        first_days = q.peers_prior and len(totals.days) < q.windows[-1][0]
+        peers = ctx.population.usual_share(q.group, totals.day, ctx.profile.peer_group) if first_days else 0.0
+        days, window, usual = improbable_days(totals, at_least, q.prior, q.windows, q.partial, peers)
         if days > self.fired.get(q.name, 0):
             self.fired[q.name] = days
             signals.append(self._pattern(q, totals, days, window, usual))
@@ -413,6 +428,8 @@ class Persistence:
 
     def _lasting(self, q: Quantity, totals: DailyTotals, at_least: float) -> list[Signal]:
         for window, needed in q.lasting:
+            if q.partial:  # read over the days there are
+                window = min(window, len(totals.days))
             days = totals.trace_days(window, at_least)
             if days >= needed and len(totals.days) >= window:
                 self.fired[f"{q.name}.lasting"] = days

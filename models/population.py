@@ -400,6 +400,10 @@ class Population:
                 shares.append(share)
         return max(shares)
 
+    def usual_share(self, what: str, day: int, scope: str) -> float:
+        """Of the users of `scope` active on the kept days before `day`, the share who did `what` (a day's)."""
+        return self.org.usual_share(what, scope, day)
+
     def at_work(self, scope: str, day: int) -> int:
         """How many users of `scope` were active on `day`, across the organisation.
 

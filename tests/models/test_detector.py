@@ -573,6 +573,44 @@ def test_two_systems_new_to_a_user_in_their_first_working_days_are_a_pattern():
                        "usually on 0% of days"]
 
 
+def first_days_off_tickets(peers_off_tickets: int, days: int):
+    """Ann's first `days` working days, each with two customers off her tickets, among twelve fellow agents of whom
+    `peers_off_tickets` read two off theirs each day, each day different ones: Ann's bands by day, her reasons."""
+    population, profile = Population(), Profile(role="agent")
+    members = {user: (UserDetector(DetectorConfig()), Context(population, profile, TicketBook()))
+               for user in ["ann", *(f"p{k}" for k in range(12))]}
+    events = []
+    for k, (user, (_, ctx)) in enumerate(members.items()):
+        events += [(e, user) for e in workday(user=user, days=days, book=ctx.tickets)]
+        events += [(e, user) for day in range(days)
+                   if user == "ann" or (k - 1 - day * peers_off_tickets) % 12 < peers_off_tickets
+                   for e in outside_reads(day, 2, user=user)]
+    bands, reasons = {}, []
+    for event, user in sorted(events, key=lambda pair: (pair[0].ts, pair[1] == "ann")):
+        assessment = members[user][0].observe(event, members[user][1])
+        if user == "ann":
+            bands[int((event.ts - MONDAY) // DAY)] = assessment.band
+            reasons += [s.reason for s in assessment.signals if s.family in ("pattern", "lasting")]
+    return bands, reasons
+
+
+def test_two_customers_off_tickets_from_a_users_first_day_are_judged_over_the_days_there_are():
+    """An insider already at it when Vigil starts watching: a pattern on the third day, a habit on the fourth."""
+    bands, reasons = first_days_off_tickets(peers_off_tickets=0, days=4)
+    assert reasons[0] == ("read customers outside their tickets on 3 of the last 3 working days (6 customers in all), "
+                          "usually on 8% of days")
+    assert bands[2] == "medium" and bands[3] in ("high", "critical")
+    habit = "a habit: read customers outside their tickets on 4 of the last 4 working days (8 customers in all)"
+    assert habit in reasons
+
+
+def test_first_days_off_tickets_are_no_pattern_where_the_peers_days_often_hold_some():
+    """The same first days where one fellow agent in twelve, each day another, reads two off their tickets: with
+    Ann, two of thirteen agents' days hold some (their usual share, her prior), so three days are not improbable."""
+    bands, reasons = first_days_off_tickets(peers_off_tickets=1, days=3)
+    assert reasons == [] and bands[2] == "low"
+
+
 def harvesters_in_anns_team():
     """Ann's team after ten ordinary days, then three night harvesters an hour apart: (team by user, alerts)."""
     population, profile = Population(), Profile(role="agent", team="t1")

@@ -595,7 +595,8 @@ def first_days_off_tickets(peers_off_tickets: int, days: int):
 
 
 def test_two_customers_off_tickets_from_a_users_first_day_are_judged_over_the_days_there_are():
-    """An insider already at it when Vigil starts watching: a pattern on the third day, a habit on the fourth."""
+    """An insider already at it when Vigil starts watching: a pattern on the third day, a habit on the fourth.
+    Her usual 8 % is her group's share of such days, her own among them (one agent's days in thirteen)."""
     bands, reasons = first_days_off_tickets(peers_off_tickets=0, days=4)
     assert reasons[0] == ("read customers outside their tickets on 3 of the last 3 working days (6 customers in all), "
                           "usually on 8% of days")

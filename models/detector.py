@@ -24,16 +24,13 @@ from models.risk import BANDS, KINDS, RiskBands, RiskLedger
 from models.signal import T1213, Signal
 from models.unjustified import UnjustifiedAccess, justified
 from models.volume import RecordVolume
-from models.window import HOUR
+from models.window import HOUR, SHIFT_GAP_HOURS
 
 
 #: Evidence of how much a user does today (the "how much" kind but its weekly sums, judged against the peers'
 #: weeks): what a team's busy day (an incident, a catch-up) raises for all of it.
 BUSY_DAY_FAMILIES = frozenset(KINDS) - {"cumulative"}
 HIGH = BANDS.index("high")
-#: Hours without events after which a user's next event begins a working day of theirs. The tail of a shift that
-#: runs past midnight UTC is not a working day of its own: it would count as one among its groups' active members.
-SHIFT_GAP_HOURS = 4
 
 
 @dataclass(frozen=True)
@@ -168,6 +165,7 @@ class UserDetector:
             self.recurrence.roll(day, ctx)
             self.deeds = [deed for deed in self.deeds if deed[1] >= day - 1]
             self.withdrawn = [deed for deed in self.withdrawn if deed[1] >= day - 1]
+        # A session's first event makes a working day among the groups' members; a shift's tail past midnight does not.
         if self.arrived < day and event.hour - self.hour.hour >= SHIFT_GAP_HOURS:
             self.arrived = day
             ctx.population.arrive(day, *ctx.profile.groups)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from models.context import Context
 from models.event import AccessEvent
 from models.signal import T1078, Signal
+from models.window import SHIFT_GAP_HOURS
 
 _WEEK = 168
 _DAY = 24
@@ -28,8 +29,10 @@ class WeeklyRhythm:
     afternoon, but is for 03:00 on any day. Rare hours are learned at a
     quarter weight, so one night session does not make nights normal.
 
-    A day's rare hours are one piece of evidence of *when*: together they
-    give at most `points`. A rare hour counts for less on each of the user's
+    A session's rare hours are one piece of evidence of *when*, worth what
+    its rarest hour is worth (at most `points`); a session ends after
+    `SHIFT_GAP_HOURS` without events, so a night that runs past midnight UTC
+    counts once. A rare hour counts for less on each of the user's
     last `RECENT_DAYS` active days that were active at it (or next to it),
     and for nothing from the `SETTLED`-th, or from the day after a *moved
     day*, one with `SHIFT_HOURS` rare hours or more: a week on call adds a
@@ -96,7 +99,7 @@ class WeeklyRhythm:
         # The last active days before today, each a bit per UTC hour of day, and bit `_DAY` set on a moved day.
         self.recent: list[int] = []
         self.today = 0  # today's active hours, a bit each
-        self.given = 0.0  # points given to today's rare hours: at most `points` a day
+        self.given = 0.0  # points given to this session's rare hours: what its rarest hour is worth
         self.odd_hours = 0  # today's rare hours
         self.rare = False  # whether the current hour was judged rare (read by the detector)
 
@@ -104,6 +107,8 @@ class WeeklyRhythm:
         """Judge the first event of each new active hour, then learn that hour."""
         if event.ts < self._next:  # an hour already judged: most events
             return []
+        if event.hour - self.hour >= SHIFT_GAP_HOURS:
+            self.given = 0.0  # a new session
         self.hour = event.hour
         self._next = (self.hour + 1) * 3600
         how = (event.hour + _EPOCH_WEEKDAY_OFFSET) % _WEEK
@@ -120,7 +125,7 @@ class WeeklyRhythm:
                 self.rare = True
                 self.odd_hours += 1
                 points = self.points * (1 - 0.5 * day_share / self.day_floor) * (1 - settling / SETTLED)
-                if (points := round(min(points, self.points - self.given), 2)) >= 0.5:
+                if (points := round(points - self.given, 2)) >= 0.5:  # what this hour adds to the session's rarest
                     self.given += points
                     signals.append(self._signal(how, points, day_share, settling))
         self._learn(hod, how, weight=0.25 if self.rare else 1.0)
@@ -146,7 +151,7 @@ class WeeklyRhythm:
             if self.today:
                 moved = self.odd_hours >= SHIFT_HOURS
                 self.recent = (self.recent + [self.today | moved << _DAY])[-RECENT_DAYS:]
-            self.day, self.today, self.given, self.odd_hours = day, 0, 0.0, 0
+            self.day, self.today, self.odd_hours = day, 0, 0
 
     def _recent_days_at(self, hod: int) -> int:
         """Of the last active days before today, how many were active at `hod` or an hour next to it; `SETTLED`

@@ -10,6 +10,9 @@ from models.variance import reweigh, variance_from
 
 HOUR = 3600
 DAY = 86400
+#: Hours without events after which a user's next event begins a new session of theirs (a working day, a night
+#: on call). The tail of a shift that runs past midnight UTC belongs to the shift, not to a day of its own.
+SHIFT_GAP_HOURS = 4
 _QUIET = (False, False)
 
 

@@ -319,6 +319,28 @@ def test_a_shift_moved_for_good_is_the_users_routine_from_its_second_day_and_oth
     assert any(s.name == "rare_hour" for s in detector.observe(evening, ctx).signals)  # neither shift's hours
 
 
+def test_a_night_on_call_past_midnight_utc_is_one_odd_session_worth_its_rarest_hour_and_settles():
+    """A week on call: ticketed work 22:00–01:00 UTC. Each night is one piece of evidence of when, worth its rarest
+    hour (not one for each hour, nor one more for the UTC day after midnight), and the next nights count less."""
+    book = TicketBook()
+    ctx = Context(Population(), Profile(role="agent"), book)
+    detector = UserDetector(DetectorConfig())
+    for e in workday(days=20, book=book):
+        detector.observe(e, ctx)
+    nights = [e for e in workday(days=23, start_hour=22, hours=3, per_hour=2, book=book)
+              if e.ts >= MONDAY + 20 * DAY + 12 * 3600]
+    odd_hours_by_night: dict[int, float] = {}
+    for e in nights:
+        for s in detector.observe(e, ctx).signals:
+            if s.name == "rare_hour":
+                night = int((e.ts - MONDAY - 12 * 3600) // DAY)  # a night's hours past midnight are still that night's
+                odd_hours_by_night[night] = odd_hours_by_night.get(night, 0) + s.points
+    assert odd_hours_by_night[20] == 20.0
+    assert 10 < odd_hours_by_night[21] < 20.0
+    assert odd_hours_by_night.get(22, 0) < odd_hours_by_night[21]
+    assert detector.bands.band == "low"
+
+
 def test_two_customers_a_day_outside_tickets_most_days_of_a_week_reaches_high_as_a_habit():
     """The quietest harvester: under the day's threshold every day, high on the fourth day of five."""
     book = TicketBook()

@@ -3,8 +3,9 @@
 Runs go through `evaluation.replay`, the worker's own scorer with the worker's
 partitioning (an integration test holds the two to the same alerts). The sets
 are kept apart: the *tuned* sets (seeds and organisation shapes the detectors
-were adjusted on) and the *held-out*, *sealed*, *fresh* and *many-short* sets
-(other seeds, other sizes and periods), which nobody looks at while tuning.
+were adjusted on) and the report sets (*held-out*, *sealed*, *fresh*, *held-back*
+and *set-aside*: other seeds, other sizes and periods), which nobody looks at
+while tuning.
 Detection is reported against intensity, as a table and a chart, so it shows
 where detection starts.
 """
@@ -71,13 +72,15 @@ MANY_SHORT = MatrixSet("many-short", tuple(range(4001, 4049)), users=260, days=3
 #: of them decided the first-days change.
 MANY_MORE = MatrixSet("many-more", tuple(range(5001, 5033)), users=300, days=35)
 #: Kept back for the first-days change to detection: defined before it and run once, to report it once settled.
-#: A mid-sized organisation over five weeks.
+#: A mid-sized organisation over five weeks. Tuned on since: its on-call false alerts decided the sessions change.
 KEPT_BACK = MatrixSet("kept-back", tuple(range(6001, 6033)), users=350, days=35)
-#: Kept back for the next change to detection: defined before it, not run by `vigil eval --matrix` unless named,
-#: and named only to report that change once it is settled.
+#: Held back for the sessions change to detection: defined before it, run once to report it.
 HELD_BACK = MatrixSet("held-back", tuple(range(7001, 7033)), users=320, days=35)
+#: Set aside for the next change to detection: defined before it, not run by `vigil eval --matrix` unless named,
+#: and named only to report that change once it is settled. A smaller organisation over six weeks.
+SET_ASIDE = MatrixSet("set-aside", tuple(range(8001, 8033)), users=280, days=42)
 #: The sets reported, never tuned on.
-REPORT_SETS = (HELD_OUT.name, SEALED.name, FRESH.name, KEPT_BACK.name, HELD_BACK.name)
+REPORT_SETS = (HELD_OUT.name, SEALED.name, FRESH.name, HELD_BACK.name, SET_ASIDE.name)
 
 
 def simulate_and_replay(seed: int, users: int, days: int, insiders: int, config: DetectorConfig,
@@ -213,6 +216,9 @@ def plot(summaries: list[dict], path: Path) -> Path:
     fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 4.6 * rows), dpi=110, sharey=True, squeeze=False)
     for ax in axes.flat[len(summaries):]:
         ax.set_visible(False)
+    rates = [c["detected"] / c["insiders"] for s in summaries for bins in s["curve"].values() for c in bins
+             if c["insiders"]]
+    low = min([0.7, *rates]) - 0.03  # detection is mostly near 1: a 0–1 axis would hide the misses
     for ax, s in zip(axes.flat, summaries):
         for scenario, bins in s["curve"].items():
             xs = [(c["from"] + c["to"]) / 2 for c in bins if c["insiders"]]
@@ -221,35 +227,35 @@ def plot(summaries: list[dict], path: Path) -> Path:
         ax.axhline(0.95, color="grey", lw=0.8, ls=":")
         ax.set_title(f"{s['set']}: {s['runs']}", fontsize=9)
         ax.set_xlabel("insider intensity (0 = quietest)")
-        ax.set_ylim(-0.03, 1.03)
+        ax.set_ylim(low, 1.02)
     for row in axes:
         row[0].set_ylabel("detected at high or above")
     axes.flat[len(summaries) - 1].legend(fontsize=7, loc="lower right")
     fig.suptitle("Vigil: detection against intensity (solid: low and slow)", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))  # room for the title above the first row's
     fig.savefig(path)
     plt.close(fig)
     return path
 
 
 SETS = {s.name: s for s in (TUNED, TUNED_LARGE, TUNED_WIDE, HELD_OUT, SEALED, FRESH, MANY_SHORT, MANY_MORE, KEPT_BACK,
-                            HELD_BACK)}
+                            HELD_BACK, SET_ASIDE)}
 
 
 def chosen(names: Iterable[str]) -> tuple[MatrixSet, ...]:
-    """The sets named, or with none named every set but the one held back (`HELD_BACK`).
+    """The sets named, or with none named every set but the one set aside (`SET_ASIDE`).
 
-    >>> [s.name for s in chosen(["sealed", "held-back"])], "held-back" in [s.name for s in chosen([])]
-    (['sealed', 'held-back'], False)
+    >>> [s.name for s in chosen(["sealed", "set-aside"])], "set-aside" in [s.name for s in chosen([])]
+    (['sealed', 'set-aside'], False)
     >>> chosen(["sealed", "nope"])
     Traceback (most recent call last):
     ...
-    ValueError: --set nope: choose from tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more, kept-back, held-back
+    ValueError: --set nope: choose from tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more, kept-back, held-back, set-aside
     """
     names = list(names)
     if unknown := sorted(set(names) - set(SETS)):
         raise ValueError(f"--set {', '.join(unknown)}: choose from {', '.join(SETS)}")
-    return tuple(SETS[name] for name in names) or tuple(s for s in SETS.values() if s is not HELD_BACK)
+    return tuple(SETS[name] for name in names) or tuple(s for s in SETS.values() if s is not SET_ASIDE)
 
 
 def run_cli(console, config: DetectorConfig, *, partitions: int, jobs: int, out: Path,

@@ -12,11 +12,13 @@ from models.signal import T1213, T1567, Signal
 class DepartureLookback:
     """Reads a leaving or watch-listed user's last 30 active days (Microsoft Purview and Code42 do the same).
 
-    Once a day, while the directory says the user is leaving within
+    On every event while the directory says the user is leaving within
     `window_days` or is on the watch list, the month's customers read outside
     tickets and records moved out are compared with what the peer group
-    does in as many days. Anything above it is raised with the totals, and
-    raised again only when a total has doubled.
+    does in as many days, and with what the user's own days used to hold (an
+    exporter who leaves, exporting as they always did, moves what they
+    always moved). Anything above both is raised with the totals the moment
+    it is, today's included, and raised again only when a total has doubled.
 
     Examples
     --------
@@ -35,34 +37,35 @@ class DepartureLookback:
     def __init__(self, points: float = 30.0, window_days: float = 30.0) -> None:
         self.points = points
         self.window = window_days * 86400
-        self.day = -1
         self.reported = [0.0, 0.0]  # outside, moved: the totals last raised
 
     def observe(self, memory: Persistence, ctx: Context, ts: float) -> list[Signal]:
         profile = ctx.profile
         if profile.leaving is None and not profile.tags:  # nearly everyone, on every event
             return []
-        day = int(ts // 86400)
         leaving = profile.leaving is not None and ts >= profile.leaving - self.window
-        if day <= self.day or not (leaving or "watchlist" in profile.tags):
+        if not (leaving or "watchlist" in profile.tags):
             return []
-        self.day = day
         peers = ctx.population.peer(profile.peer_group)
         found = []
         for which, q in enumerate(q for q in QUANTITIES if q.weekly):
-            name, verb, totals = q.name, q.total, memory.totals[q.name]
-            days = len(totals.days)
-            total = sum(totals.days)
-            if days < 3 or total < 2 * self.reported[which] or total <= peers.week_threshold(name, days=days):
+            totals = memory.totals[q.name]
+            days, total = len(totals.days), sum(totals.days)
+            if days < 3 or total < 2 * self.reported[which]:
+                continue
+            peers_norm, own_norm = peers.mean(q.name) * days, totals.usual() * days
+            if total <= max(peers.week_threshold(q.name, days=days), own_norm):
                 continue
             self.reported[which] = total
-            found.append((which, verb.format(n=total), peers.mean(name) * days))
+            verb = ("read", "move")[which]
+            norm = f"{verb} {peers_norm:.0f}" + (f", and they used to {verb} {own_norm:.0f}" if own_norm else "")
+            found.append((which, q.total.format(n=total), norm))
         if not found:
             return []
         why = (f"leaving on {datetime.fromtimestamp(profile.leaving, timezone.utc):%Y-%m-%d}" if leaving
                else "on the watch list")
         what = " and ".join(text for _, text, _ in found)
-        norms = " and ".join(f"{('read', 'move')[w]} {norm:.0f}" for w, _, norm in found)
+        norms = " and ".join(norm for *_, norm in found)
         return [Signal(
             name="lookback.departure" if leaving else "lookback.watchlist",
             family=self.family,
@@ -74,9 +77,14 @@ class DepartureLookback:
         )]
 
     def state(self) -> list:
-        return [self.day, self.reported]
+        return self.reported
 
     def restore(self, state: list | None) -> DepartureLookback:
+        """From `state`, or from a state saved when the look-back judged once a day (``[day, reported]``).
+
+        >>> DepartureLookback().restore([20, [0.0, 670]]).state(), DepartureLookback().restore([0.0, 670]).state()
+        ([0.0, 670], [0.0, 670])
+        """
         if state:
-            self.day, self.reported = state[0], list(state[1])
+            self.reported = list(state[-1] if isinstance(state[-1], list) else state)
         return self

@@ -15,10 +15,11 @@ class DepartureLookback:
     On every event while the directory says the user is leaving within
     `window_days` or is on the watch list, the month's customers read outside
     tickets and records moved out are compared with what the peer group
-    does in as many days, and with what the user's own days used to hold (an
-    exporter who leaves, exporting as they always did, moves what they
-    always moved). Anything above both is raised with the totals the moment
-    it is, today's included, and raised again only when a total has doubled.
+    does in as many days. Anything above it is raised with the totals the
+    moment it is, today's included, and raised again only when a total has
+    doubled. A month no bigger than the week the cumulative sum raised today
+    is left to that sum: a user's first week, counted twice, is not two kinds
+    of evidence.
 
     Examples
     --------
@@ -51,15 +52,13 @@ class DepartureLookback:
         for which, q in enumerate(q for q in QUANTITIES if q.weekly):
             totals = memory.totals[q.name]
             days, total = len(totals.days), sum(totals.days)
-            if days < 3 or total < 2 * self.reported[which]:
+            said_this_week = memory.fired.get(f"{q.name}.week", 0.0)  # by the cumulative sum, today
+            if days < 3 or total < 2 * self.reported[which] or total <= said_this_week:
                 continue
-            peers_norm, own_norm = peers.mean(q.name) * days, totals.usual() * days
-            if total <= max(peers.week_threshold(q.name, days=days), own_norm):
+            if total <= peers.week_threshold(q.name, days=days):
                 continue
             self.reported[which] = total
-            verb = ("read", "move")[which]
-            norm = f"{verb} {peers_norm:.0f}" + (f", and they used to {verb} {own_norm:.0f}" if own_norm else "")
-            found.append((which, q.total.format(n=total), norm))
+            found.append((which, q.total.format(n=total), f"{('read', 'move')[which]} {peers.mean(q.name) * days:.0f}"))
         if not found:
             return []
         why = (f"leaving on {datetime.fromtimestamp(profile.leaving, timezone.utc):%Y-%m-%d}" if leaving

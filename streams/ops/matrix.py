@@ -80,11 +80,14 @@ HELD_BACK = MatrixSet("held-back", tuple(range(7001, 7033)), users=320, days=35)
 #: Set aside for the look-back change to detection: defined before it, run once to report it once it was settled.
 #: A smaller organisation over six weeks.
 SET_ASIDE = MatrixSet("set-aside", tuple(range(8001, 8033)), users=280, days=42)
-#: In reserve for the next change to detection: defined before it, not run by `vigil eval --matrix` unless named,
-#: and named only to report that change once it is settled.
+#: Kept in reserve for the look-back-and-first-exports change to detection: defined before it, run once to report
+#: it once it was settled.
 RESERVE = MatrixSet("reserve", tuple(range(9001, 9033)), users=330, days=35)
+#: Spare, for the next change to detection: defined before it, not run by `vigil eval --matrix` unless named, and
+#: named only to report that change once it is settled. A larger organisation over four weeks.
+SPARE = MatrixSet("spare", tuple(range(10001, 10033)), users=380, days=28)
 #: The sets reported, never tuned on.
-REPORT_SETS = (HELD_OUT.name, SEALED.name, FRESH.name, SET_ASIDE.name, RESERVE.name)
+REPORT_SETS = (HELD_OUT.name, SEALED.name, FRESH.name, SET_ASIDE.name, RESERVE.name, SPARE.name)
 
 
 def simulate_and_replay(seed: int, users: int, days: int, insiders: int, config: DetectorConfig,
@@ -243,23 +246,23 @@ def plot(summaries: list[dict], path: Path) -> Path:
 
 
 SETS = {s.name: s for s in (TUNED, TUNED_LARGE, TUNED_WIDE, HELD_OUT, SEALED, FRESH, MANY_SHORT, MANY_MORE, KEPT_BACK,
-                            HELD_BACK, SET_ASIDE, RESERVE)}
+                            HELD_BACK, SET_ASIDE, RESERVE, SPARE)}
 
 
 def chosen(names: Iterable[str]) -> tuple[MatrixSet, ...]:
-    """The sets named, or with none named every set but the one in reserve (`RESERVE`).
+    """The sets named, or with none named every set but the spare one (`SPARE`).
 
-    >>> [s.name for s in chosen(["sealed", "reserve"])], "reserve" in [s.name for s in chosen([])]
-    (['sealed', 'reserve'], False)
+    >>> [s.name for s in chosen(["sealed", "spare"])], "spare" in [s.name for s in chosen([])]
+    (['sealed', 'spare'], False)
     >>> chosen(["sealed", "nope"])
     Traceback (most recent call last):
     ...
-    ValueError: --set nope: choose from tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more, kept-back, held-back, set-aside, reserve
+    ValueError: --set nope: choose from tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more, kept-back, held-back, set-aside, reserve, spare
     """
     names = list(names)
     if unknown := sorted(set(names) - set(SETS)):
         raise ValueError(f"--set {', '.join(unknown)}: choose from {', '.join(SETS)}")
-    return tuple(SETS[name] for name in names) or tuple(s for s in SETS.values() if s is not RESERVE)
+    return tuple(SETS[name] for name in names) or tuple(s for s in SETS.values() if s is not SPARE)
 
 
 def run_cli(console, config: DetectorConfig, *, partitions: int, jobs: int, out: Path,

@@ -1,4 +1,4 @@
-"""The departure look-back: what a leaver moved out, judged the moment they move it, against peers and their own days."""
+"""The departure look-back: what a leaver moved out, judged the moment they move it, against their peers."""
 
 from __future__ import annotations
 
@@ -35,11 +35,11 @@ def test_an_export_today_is_looked_back_on_when_it_is_made_not_the_next_day():
     assert lookback.observe(memory, ctx, ts=today + 15 * 3600) == []  # raised again only when the total doubles
 
 
-def test_an_exporter_who_leaves_exporting_as_ever_is_not_raised_and_one_who_exports_more_is():
-    routine = [25, 0, 0, 30, 0, 0, 20, 0, 25, 0, 0, 30, 0, 0, 20, 0]
-    ctx, lookback = leaver(), DepartureLookback()
-    assert lookback.observe(moved_on(routine), ctx, ts=15 * DAY) == []  # beyond the (empty) peers', not their own
-    found = lookback.observe(moved_on(routine[:-5] + [60, 80, 70, 90, 80]), ctx, ts=15 * DAY)
+def test_a_first_week_the_cumulative_sum_raised_today_is_not_raised_again_until_the_month_holds_more():
+    memory, ctx, lookback = moved_on([0] * 7 + [10, 8, 12, 9, 13]), leaver(), DepartureLookback()
+    memory.fired["moved.week"] = 52  # the cumulative sum raised the last five days as a week, this morning
+    assert lookback.observe(memory, ctx, ts=11 * DAY + 9 * 3600) == []
+    memory.totals["moved"].add(60)  # an export beyond that week, this afternoon
+    found = lookback.observe(memory, ctx, ts=11 * DAY + 14 * 3600)
     assert [s.reason for s in found] == [
-        "leaving on 1970-02-10: moved 480 records out in the last 16 active days, where peers move 0, "
-        "and they used to move 341"]
+        "leaving on 1970-02-10: moved 112 records out in the last 12 active days, where peers move 0"]

@@ -80,8 +80,8 @@ HELD_BACK = MatrixSet("held-back", tuple(range(7001, 7033)), users=320, days=35)
 #: Set aside for the look-back change to detection: defined before it, run once to report it once it was settled.
 #: A smaller organisation over six weeks.
 SET_ASIDE = MatrixSet("set-aside", tuple(range(8001, 8033)), users=280, days=42)
-#: Kept in reserve for the look-back-and-first-exports change to detection: defined before it, run once to report
-#: it once it was settled.
+#: Kept in reserve for the change that says a leaver's first week once: defined before it, run once to report it
+#: once it was settled.
 RESERVE = MatrixSet("reserve", tuple(range(9001, 9033)), users=330, days=35)
 #: Spare, for the next change to detection: defined before it, not run by `vigil eval --matrix` unless named, and
 #: named only to report that change once it is settled. A larger organisation over four weeks.

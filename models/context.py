@@ -134,6 +134,8 @@ class Context:
     #: Set by the detector for each event: whether a ticket of the user's covers the customer it touches
     #: (None: not a customer touch, or no ticket feed). Judged once, read by every signal.
     justified: bool | None = None
+    #: Set by the detector for each event: the latest event-time day on which the user was at *high* or above.
+    high_day: int | None = None
     #: The group deeds (`GROUP_DEEDS`) the user was counted in through `did` while this context was in use.
     deeds: list[tuple[str, int]] = field(default_factory=list, repr=False, compare=False)
     _bit_of: str | None = field(default=None, repr=False, compare=False)

@@ -149,6 +149,7 @@ class UserDetector:
         self.day: int = state.get("day", -1)  # event-time day of the latest event
         # The latest day counted among their groups' active members (saved only when not the latest day).
         self.arrived: int = state.get("arrived", self.day)
+        self.high_day: int | None = state.get("high_day")  # the latest day they were at *high* or above
         self.lookback = DepartureLookback(window_days=config.leaving_window_days).restore(state.get("lookback"))
         # The group deeds (what, day) the user is counted in, today's and yesterday's, until they reach *high*.
         self.deeds: list[tuple[str, int]] = [tuple(d) for d in state.get("deeds", ())]
@@ -169,7 +170,7 @@ class UserDetector:
         if self.arrived < day and event.hour - self.hour.hour >= SHIFT_GAP_HOURS:
             self.arrived = day
             ctx.population.arrive(day, *ctx.profile.groups)
-        ctx.justified = justified(event, ctx)
+        ctx.justified, ctx.high_day = justified(event, ctx), self.high_day
         later_hour = event.ts >= (self.hour.hour + 1) * HOUR  # `event.hour > self.hour.hour`, without the property
         signals = self._hour_anomaly(event, ctx) if later_hour else []
         for observe in self._observers:
@@ -194,8 +195,10 @@ class UserDetector:
         previous = self.bands.level
         band = self.bands.update(risk)
         alert = None
-        if self.deeds and self.bands.level >= HIGH:
-            self._withdraw(ctx)
+        if self.bands.level >= HIGH:
+            self.high_day = day
+            if self.deeds:
+                self._withdraw(ctx)
         if self.bands.level > previous:
             top = self.ledger.top(event.ts)
             alert = Alert(band=band, previous=BANDS[previous], risk=round(risk, 2),
@@ -343,6 +346,8 @@ class UserDetector:
         }
         if self.arrived != self.day:  # most users were counted at work on their latest day: saved only if not
             state["arrived"] = self.arrived
+        if self.high_day is not None:
+            state["high_day"] = self.high_day
         if self.withdrawn:
             state["withdrawn"] = self.withdrawn
         if group_day := self.group_day.state():

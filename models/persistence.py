@@ -360,7 +360,9 @@ class Persistence:
         self.counter.clear()
         self.fired, self.ground = {}, None
         group = ctx.profile.peer_group
-        if len(self.totals["outside"].days) > 2:  # the day just closed was complete (not the user's first): peers learn it
+        # The day just closed was complete (not the user's first) and not one that took them to *high*: peers learn
+        # it (an insider's day of thousands, learned while the organisation's norm is young, would be its spread).
+        if len(self.totals["outside"].days) > 2 and closed != ctx.high_day:
             peers = ctx.population.peer(group)
             for q in QUANTITIES:
                 if q.weekly or q.daily:

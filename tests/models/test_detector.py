@@ -191,6 +191,25 @@ def test_malicious_verdict_pins_the_user_at_critical_until_cleared():
         detector.apply_verdict("maybe", [], ts=0, suppress_for=0)
 
 
+def peers_usual_day_of_moving_out(pinned: bool) -> float:
+    """The agents' usual records moved out a day, learned from Ann's ten days of work, on the fourth of which she
+    exported 2,000 records (pinned at critical by an analyst that morning, or not)."""
+    detector, ctx = trained(days=3)
+    if pinned:
+        detector.apply_verdict("malicious", [], ts=MONDAY + 3 * DAY, suppress_for=0)
+    bulk = AccessEvent("bulk", MONDAY + 3 * DAY + 8 * 3600, "ann", "record.export", device="laptop-1",
+                       src_ip="10.0.0.1", app="crm-web", resource="crm.customers", records=2000)
+    for e in sorted([bulk, *(e for e in workday(days=10, book=ctx.tickets) if e.ts >= MONDAY + 3 * DAY)],
+                    key=lambda e: e.ts):
+        detector.observe(e, ctx)
+    return ctx.population.peer("agent").mean("moved")
+
+
+def test_a_day_that_took_a_user_to_high_is_not_learned_as_their_peers_usual_day():
+    assert peers_usual_day_of_moving_out(pinned=False) > 100  # one of eight days learned while the norm is young
+    assert peers_usual_day_of_moving_out(pinned=True) == 0.0
+
+
 def outside_reads(day: int, count: int, user="ann"):
     """`count` customers on no ticket of the user's, read in working hours."""
     base = MONDAY + day * DAY + 11 * 3600

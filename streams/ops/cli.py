@@ -572,7 +572,7 @@ def evaluate(
     alerts: Optional[Path] = typer.Option(None, help="Write every alert to this NDJSON file."),
     matrix: bool = typer.Option(False, help="The scenario matrix: tuned and report-only sets, detection against "
                                             "intensity (table and chart), false alerts per confounder."),
-    matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more, kept-back, held-back, set-aside, reserve; spare only when named)."),
+    matrix_set: list[str] = typer.Option([], "--set", help="With --matrix: only these sets (tuned, tuned-large, tuned-wide, held-out, sealed, fresh, many-short, many-more, kept-back, held-back, set-aside, reserve, spare; standby only when named)."),
 ) -> None:
     """Replay labelled events through the worker's scorer (no Kafka) and measure detection per scenario."""
     from streams.ops import evaluation
